@@ -1,0 +1,222 @@
+//! The serde model of a node config and of the bundle inside it. Every key is documented in
+//! `docs/config.md`; defaults live here and only here.
+
+use crate::Secret;
+use serde::{Deserialize, Serialize};
+
+/// A node's whole config file: node-local `[proxy]` settings plus the bundle it serves.
+/// (serde cannot combine `deny_unknown_fields` with `flatten`; [`NodeConfig::from_toml`]
+/// checks the top-level keys itself.)
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+pub struct NodeConfig {
+    /// Listeners, timeouts and limits of this node.
+    #[serde(default)]
+    pub proxy: ProxySettings,
+    /// Sites and pools (the part the portal produces).
+    #[serde(flatten)]
+    pub bundle: Bundle,
+}
+
+/// Sites and pools: what the portal produces for a tenant's nodes.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct Bundle {
+    /// Sites, matched by the request's Host.
+    #[serde(default, rename = "site")]
+    pub sites: Vec<Site>,
+    /// Backend pools that sites send traffic to.
+    #[serde(default, rename = "pool")]
+    pub pools: Vec<Pool>,
+}
+
+/// Node-local settings (`[proxy]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProxySettings {
+    /// Plain-HTTP listen addresses (`ip:port`).
+    pub listen: Vec<String>,
+    /// TLS listen addresses; certificates come from the sites' `[site.tls]`.
+    pub tls_listen: Vec<String>,
+    /// Admin API address; loopback by default. A non-loopback address needs `admin_token`.
+    pub admin_listen: String,
+    /// Bearer token for the admin API (env `WEIR_ADMIN_TOKEN`).
+    pub admin_token: Option<Secret>,
+    /// Worker threads; 0 means one per CPU.
+    pub threads: usize,
+    /// Accept HTTP/2 over cleartext (prior knowledge) on `listen`.
+    pub h2c: bool,
+    /// Largest request header block accepted, in bytes; larger gets 431.
+    pub max_header_bytes: usize,
+    /// How long a client may take to send each read of the request, in ms; slower gets 408.
+    pub client_timeout_ms: u64,
+    /// Connect timeout to a backend, in ms.
+    pub connect_timeout_ms: u64,
+    /// Read timeout on a backend response, in ms.
+    pub upstream_timeout_ms: u64,
+    /// How many times one request may be tried on another backend.
+    pub max_retries: usize,
+    /// On SIGTERM: how long to finish in-flight requests before exiting, in seconds.
+    pub shutdown_timeout_s: u64,
+    /// One JSON access-log line per request on stdout.
+    pub access_log: bool,
+}
+
+impl Default for ProxySettings {
+    fn default() -> Self {
+        ProxySettings {
+            listen: vec!["127.0.0.1:8080".into()],
+            tls_listen: Vec::new(),
+            admin_listen: "127.0.0.1:9901".into(),
+            admin_token: None,
+            threads: 0,
+            h2c: false,
+            max_header_bytes: 64 * 1024,
+            client_timeout_ms: 10_000,
+            connect_timeout_ms: 2_000,
+            upstream_timeout_ms: 30_000,
+            max_retries: 3,
+            shutdown_timeout_s: 10,
+            access_log: true,
+        }
+    }
+}
+
+/// A site: hostnames served by one pool (`[[site]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Site {
+    /// Unique id, `[a-z0-9_-]`.
+    pub id: String,
+    /// Hostnames (exact, or `*.example.com` for one label of wildcard).
+    pub hosts: Vec<String>,
+    /// The pool traffic goes to.
+    pub pool: String,
+    /// HTML served with 503 when no backend is left (maintenance page). Path, relative to the
+    /// config file.
+    #[serde(default)]
+    pub error_page: Option<String>,
+    /// `Retry-After` seconds sent with the 503 and 429 pages.
+    #[serde(default = "default_retry_after_s")]
+    pub retry_after_s: u32,
+    /// Certificate served for this site's hosts on `tls_listen` (chosen by SNI).
+    #[serde(default)]
+    pub tls: Option<SiteTls>,
+    /// Per-client-IP request rate limit.
+    #[serde(default)]
+    pub rate_limit: Option<RateLimit>,
+}
+
+fn default_retry_after_s() -> u32 {
+    30
+}
+
+/// PEM certificate chain and private key of a site (`[site.tls]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SiteTls {
+    /// Path to the PEM certificate chain.
+    pub cert: String,
+    /// Path to the PEM private key.
+    pub key: String,
+}
+
+/// Leaky bucket per client IP (`[site.rate_limit]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimit {
+    /// Sustained requests per second per client IP.
+    pub rate: f64,
+    /// Requests a client may send at once above the rate.
+    pub burst: u32,
+}
+
+/// How a pool picks a backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum Algorithm {
+    /// Each backend in turn.
+    #[default]
+    RoundRobin,
+    /// Smooth weighted round robin (nginx's), by `weight`.
+    Weighted,
+    /// The backend with the fewest requests in flight.
+    LeastConn,
+}
+
+/// A pool of backends (`[[pool]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Pool {
+    /// Unique id, `[a-z0-9_-]`.
+    pub id: String,
+    /// Balancing algorithm.
+    #[serde(default)]
+    pub algorithm: Algorithm,
+    /// Pool used when this one has no healthy backend.
+    #[serde(default)]
+    pub backup: Option<String>,
+    /// Active and passive health checking.
+    #[serde(default)]
+    pub health: Health,
+    /// PEM CA bundle that verifies backends with `tls = true`; the system roots when unset.
+    #[serde(default)]
+    pub tls_ca: Option<String>,
+    /// The backends.
+    #[serde(default, rename = "backend")]
+    pub backends: Vec<Backend>,
+}
+
+/// Health checking of a pool's backends (`[pool.health]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Health {
+    /// Path of the active HTTP check; no active checks when unset.
+    pub path: Option<String>,
+    /// Time between active checks, in ms.
+    pub interval_ms: u64,
+    /// Timeout of one active check, in ms.
+    pub timeout_ms: u64,
+    /// Failed checks in a row that mark a backend down.
+    pub fail_after: u32,
+    /// Passed checks in a row that mark a down backend up.
+    pub pass_after: u32,
+    /// Response statuses that eject a backend at once (passive check).
+    pub passive_statuses: Vec<u16>,
+    /// How long a passive ejection (status or connect error) lasts, in ms.
+    pub eject_ms: u64,
+}
+
+impl Default for Health {
+    fn default() -> Self {
+        Health {
+            path: None,
+            interval_ms: 1_000,
+            timeout_ms: 500,
+            fail_after: 1,
+            pass_after: 2,
+            passive_statuses: vec![500, 501, 502, 503, 504],
+            eject_ms: 5_000,
+        }
+    }
+}
+
+/// One backend server (`[[pool.backend]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Backend {
+    /// `host:port` or `ip:port`.
+    pub addr: String,
+    /// Share of traffic for the `weighted` algorithm (0 sends none).
+    #[serde(default = "default_weight")]
+    pub weight: u32,
+    /// Speak TLS to this backend (verified against the pool's `tls_ca`).
+    #[serde(default)]
+    pub tls: bool,
+    /// Server name sent and verified with TLS; the host part of `addr` when unset.
+    #[serde(default)]
+    pub sni: Option<String>,
+}
+
+fn default_weight() -> u32 {
+    1
+}

@@ -1,0 +1,169 @@
+//! Weir's node: a Pingora reverse proxy with Weir's balancer, health checks, failover,
+//! rate limiting, TLS by SNI, admin API, metrics and access log.
+//!
+//! [`run`] loads the config, binds the listeners and serves until a signal stops it.
+#![forbid(unsafe_code)]
+
+mod admin;
+mod backend;
+mod balancer;
+mod clock;
+mod health;
+pub mod loader;
+mod metrics;
+mod pages;
+mod rate_limit;
+mod runtime;
+mod service;
+mod signals;
+mod state;
+mod tls;
+
+pub use loader::{load, LoadError, LoadedConfig, Overrides};
+
+use parking_lot::Mutex;
+use pingora::apps::HttpServerOptions;
+use pingora::listeners::tls::TlsSettings;
+use pingora::proxy::http_proxy_service_with_name;
+use pingora::server::configuration::ServerConf;
+use pingora::server::{RunArgs, Server};
+use pingora::services::background::background_service;
+use std::path::PathBuf;
+use std::sync::Arc;
+
+/// Why the node could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    /// The config could not be loaded.
+    #[error(transparent)]
+    Config(#[from] LoadError),
+    /// A listen address could not be bound.
+    #[error("cannot listen on {addr} ({key}): {source}")]
+    Bind {
+        /// The config key.
+        key: &'static str,
+        /// The address.
+        addr: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// Pingora refused a TLS listener.
+    #[error("TLS listener {addr}: {message}")]
+    Tls {
+        /// The address.
+        addr: String,
+        /// Pingora's message.
+        message: String,
+    },
+}
+
+/// Sets up the JSON log on stdout (`RUST_LOG` filters; default `info`).
+pub fn init_logging() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(filter)
+        .with_current_span(false)
+        .try_init();
+}
+
+fn bind_check(key: &'static str, addr: &str) -> Result<std::net::TcpListener, StartError> {
+    std::net::TcpListener::bind(addr).map_err(|source| StartError::Bind {
+        key,
+        addr: addr.to_string(),
+        source,
+    })
+}
+
+/// Loads the config at `config_path` and serves it until SIGTERM/SIGINT. Returns only on
+/// start-up errors or after shutdown.
+pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError> {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let loaded = load(&config_path, &overrides)?;
+    let settings = loaded.config.proxy.clone();
+
+    // Bind-test every address first so a taken port is a clear error, not a panic later.
+    let admin_listener = bind_check("proxy.admin_listen", &settings.admin_listen)?;
+    admin_listener
+        .set_nonblocking(true)
+        .map_err(|source| StartError::Bind {
+            key: "proxy.admin_listen",
+            addr: settings.admin_listen.clone(),
+            source,
+        })?;
+    for addr in &settings.listen {
+        drop(bind_check("proxy.listen", addr)?);
+    }
+    for addr in &settings.tls_listen {
+        drop(bind_check("proxy.tls_listen", addr)?);
+    }
+
+    let runtime = runtime::Runtime::build(&loaded, None, 1);
+    let shared = Arc::new(state::Shared::new(config_path, overrides, runtime));
+
+    let mut conf = ServerConf {
+        threads: if settings.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get())
+        } else {
+            settings.threads
+        },
+        // Pingora counts tries, Weir counts retries.
+        max_retries: settings.max_retries + 1,
+        grace_period_seconds: Some(settings.shutdown_timeout_s),
+        graceful_shutdown_timeout_seconds: Some(1),
+        ..ServerConf::default()
+    };
+    conf.daemon = false;
+    let mut server = Server::new_with_opt_and_conf(None, conf);
+    server.bootstrap();
+
+    let mut proxy = http_proxy_service_with_name(
+        &server.configuration,
+        service::WeirProxy {
+            shared: Arc::clone(&shared),
+        },
+        "weir proxy",
+    );
+    if let Some(app) = proxy.app_logic_mut() {
+        let mut options = HttpServerOptions::default();
+        options.h2c = settings.h2c;
+        app.server_options = Some(options);
+    }
+    for addr in &settings.listen {
+        proxy.add_tcp(addr);
+    }
+    for addr in &settings.tls_listen {
+        let mut tls = TlsSettings::intermediate("", "").map_err(|e| StartError::Tls {
+            addr: addr.clone(),
+            message: e.to_string(),
+        })?;
+        tls.set_cert_resolver(Arc::clone(&shared.sni) as Arc<dyn rustls::server::ResolvesServerCert>);
+        tls.enable_h2();
+        proxy.add_tls_with_settings(addr, None, tls);
+    }
+    server.add_service(proxy);
+    server.add_service(background_service(
+        "health checks",
+        health::HealthChecker {
+            shared: Arc::clone(&shared),
+        },
+    ));
+    server.add_service(background_service(
+        "admin api",
+        admin::AdminService {
+            shared: Arc::clone(&shared),
+            listener: Mutex::new(Some(admin_listener)),
+        },
+    ));
+    tracing::info!(
+        listen = ?settings.listen,
+        tls_listen = ?settings.tls_listen,
+        admin = %settings.admin_listen,
+        "weir proxy starting"
+    );
+    server.run(RunArgs {
+        shutdown_signal: Box::new(signals::SignalWatch { shared }),
+    });
+    Ok(())
+}

@@ -1,0 +1,323 @@
+//! Loads a node config: defaults → TOML file → `WEIR_*` environment → CLI flags, then
+//! validation, then the files the config names (certificates, keys, CA bundles, error pages).
+//! Every problem is collected with its key path; nothing is applied unless all is well.
+
+use pingora::utils::tls::WrappedX509;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+use rustls::sign::CertifiedKey;
+use std::collections::HashMap;
+use std::net::{SocketAddr, ToSocketAddrs};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use weir_bundle::{NodeConfig, ParseError, Problems, Secret};
+
+/// Settings given on the command line; they win over the file and the environment.
+#[derive(Debug, Clone, Default)]
+pub struct Overrides {
+    /// Replaces `proxy.listen`.
+    pub listen: Option<Vec<String>>,
+    /// Replaces `proxy.admin_listen`.
+    pub admin_listen: Option<String>,
+}
+
+/// Why a config could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub enum LoadError {
+    /// The file could not be read.
+    #[error("cannot read {path}: {source}")]
+    Read {
+        /// The file.
+        path: PathBuf,
+        /// The I/O error.
+        source: std::io::Error,
+    },
+    /// The file is not a valid config (syntax, unknown key, wrong type).
+    #[error("{path}: {source}")]
+    Parse {
+        /// The file.
+        path: PathBuf,
+        /// The parser's message.
+        source: ParseError,
+    },
+    /// The config parsed but has problems.
+    #[error("{0}")]
+    Invalid(Problems),
+}
+
+/// A validated config with the contents of every file it names.
+#[derive(Debug, Clone)]
+pub struct LoadedConfig {
+    /// The config after all layers.
+    pub config: NodeConfig,
+    /// Certificate and key per site id.
+    pub certs: HashMap<String, Arc<CertifiedKey>>,
+    /// Maintenance page HTML per site id.
+    pub error_pages: HashMap<String, bytes::Bytes>,
+    /// CA certificates per pool id.
+    pub pool_cas: HashMap<String, Vec<CertificateDer<'static>>>,
+    /// The socket address of every backend `addr`, resolved at load time.
+    pub resolved: HashMap<String, SocketAddr>,
+}
+
+impl LoadedConfig {
+    /// A config that names no files (no TLS, pages or CAs), with its backends resolved.
+    pub fn without_files(config: NodeConfig) -> Result<Self, Problems> {
+        let resolved = resolve_backends(&config)?;
+        Ok(LoadedConfig {
+            config,
+            certs: HashMap::new(),
+            error_pages: HashMap::new(),
+            pool_cas: HashMap::new(),
+            resolved,
+        })
+    }
+
+    /// Pingora's form of a pool's CA certificates.
+    pub fn pingora_ca(&self, pool: &str) -> Option<Arc<[WrappedX509]>> {
+        self.pool_cas.get(pool).map(|certs| {
+            certs
+                .iter()
+                .map(|c| WrappedX509::new(c.to_vec(), |raw| pingora::utils::tls::parse_x509(raw)))
+                .collect()
+        })
+    }
+}
+
+/// Reads, layers, validates and loads the config at `path`.
+pub fn load(path: &Path, overrides: &Overrides) -> Result<LoadedConfig, LoadError> {
+    let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut config = NodeConfig::from_toml(&text).map_err(|source| LoadError::Parse {
+        path: path.to_path_buf(),
+        source,
+    })?;
+    let mut problems = apply_env(&mut config, |k| std::env::var(k).ok());
+    apply_overrides(&mut config, overrides);
+    problems.extend(config.validate());
+    if !problems.is_empty() {
+        return Err(LoadError::Invalid(problems));
+    }
+    let base = path.parent().unwrap_or(Path::new("."));
+    load_files(config, base)
+}
+
+/// Applies `WEIR_LISTEN` (comma-separated), `WEIR_TLS_LISTEN`, `WEIR_ADMIN_LISTEN`,
+/// `WEIR_ADMIN_TOKEN` and `WEIR_THREADS`.
+pub fn apply_env(config: &mut NodeConfig, var: impl Fn(&str) -> Option<String>) -> Problems {
+    let mut problems = Problems::default();
+    let list = |v: String| -> Vec<String> {
+        v.split(',')
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(String::from)
+            .collect()
+    };
+    let p = &mut config.proxy;
+    if let Some(v) = var("WEIR_LISTEN") {
+        p.listen = list(v);
+    }
+    if let Some(v) = var("WEIR_TLS_LISTEN") {
+        p.tls_listen = list(v);
+    }
+    if let Some(v) = var("WEIR_ADMIN_LISTEN") {
+        p.admin_listen = v;
+    }
+    if let Some(v) = var("WEIR_ADMIN_TOKEN") {
+        p.admin_token = Some(Secret::new(v));
+    }
+    if let Some(v) = var("WEIR_THREADS") {
+        match v.parse() {
+            Ok(n) => p.threads = n,
+            Err(_) => problems.push("WEIR_THREADS", format!("`{v}` is not a whole number")),
+        }
+    }
+    problems
+}
+
+fn apply_overrides(config: &mut NodeConfig, o: &Overrides) {
+    if let Some(listen) = &o.listen {
+        config.proxy.listen = listen.clone();
+    }
+    if let Some(admin) = &o.admin_listen {
+        config.proxy.admin_listen = admin.clone();
+    }
+}
+
+fn resolve(base: &Path, file: &str) -> PathBuf {
+    let p = Path::new(file);
+    if p.is_absolute() {
+        p.to_path_buf()
+    } else {
+        base.join(p)
+    }
+}
+
+fn load_files(config: NodeConfig, base: &Path) -> Result<LoadedConfig, LoadError> {
+    let mut problems = Problems::default();
+    let mut certs = HashMap::new();
+    let mut error_pages = HashMap::new();
+    let mut pool_cas = HashMap::new();
+    for (i, site) in config.bundle.sites.iter().enumerate() {
+        if let Some(page) = &site.error_page {
+            match std::fs::read(resolve(base, page)) {
+                Ok(bytes) if bytes.len() <= 1024 * 1024 => {
+                    error_pages.insert(site.id.clone(), bytes::Bytes::from(bytes));
+                }
+                Ok(_) => problems.push(format!("site[{i}].error_page"), "larger than 1 MiB"),
+                Err(e) => problems.push(
+                    format!("site[{i}].error_page"),
+                    format!("cannot read {page}: {e}"),
+                ),
+            }
+        }
+        if let Some(tls) = &site.tls {
+            match load_certified_key(&resolve(base, &tls.cert), &resolve(base, &tls.key)) {
+                Ok(ck) => {
+                    certs.insert(site.id.clone(), Arc::new(ck));
+                }
+                Err((key, msg)) => problems.push(format!("site[{i}].tls.{key}"), msg),
+            }
+        }
+    }
+    for (i, pool) in config.bundle.pools.iter().enumerate() {
+        if let Some(ca) = &pool.tls_ca {
+            match read_certs(&resolve(base, ca)) {
+                Ok(list) => {
+                    pool_cas.insert(pool.id.clone(), list);
+                }
+                Err(msg) => problems.push(format!("pool[{i}].tls_ca"), msg),
+            }
+        }
+    }
+    let resolved = match resolve_backends(&config) {
+        Ok(r) => r,
+        Err(more) => {
+            problems.extend(more);
+            HashMap::new()
+        }
+    };
+    problems.into_result().map_err(LoadError::Invalid)?;
+    Ok(LoadedConfig {
+        config,
+        certs,
+        error_pages,
+        pool_cas,
+        resolved,
+    })
+}
+
+/// Resolves every backend address once (names through the system resolver; a reload
+/// resolves again).
+fn resolve_backends(config: &NodeConfig) -> Result<HashMap<String, SocketAddr>, Problems> {
+    let mut problems = Problems::default();
+    let mut resolved = HashMap::new();
+    for (i, pool) in config.bundle.pools.iter().enumerate() {
+        for (j, b) in pool.backends.iter().enumerate() {
+            if resolved.contains_key(&b.addr) {
+                continue;
+            }
+            match b.addr.to_socket_addrs().map(|mut it| it.next()) {
+                Ok(Some(sa)) => {
+                    resolved.insert(b.addr.clone(), sa);
+                }
+                Ok(None) => problems.push(
+                    format!("pool[{i}].backend[{j}].addr"),
+                    format!("`{}` resolves to no address", b.addr),
+                ),
+                Err(e) => problems.push(
+                    format!("pool[{i}].backend[{j}].addr"),
+                    format!("cannot resolve `{}`: {e}", b.addr),
+                ),
+            }
+        }
+    }
+    problems.into_result().map(|()| resolved)
+}
+
+fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
+        .collect::<Result<_, _>>()
+        .map_err(|e| format!("{} is not PEM: {e}", path.display()))?;
+    if certs.is_empty() {
+        return Err(format!("no certificate found in {}", path.display()));
+    }
+    Ok(certs)
+}
+
+fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, (&'static str, String)> {
+    let chain = read_certs(cert).map_err(|m| ("cert", m))?;
+    let pem = std::fs::read(key).map_err(|e| ("key", format!("cannot read {}: {e}", key.display())))?;
+    let key_der: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pem.as_slice())
+        .map_err(|e| ("key", format!("{} is not PEM: {e}", key.display())))?
+        .ok_or(("key", format!("no private key found in {}", key.display())))?;
+    let provider = rustls::crypto::ring::default_provider();
+    let signing = provider
+        .key_provider
+        .load_private_key(key_der)
+        .map_err(|e| ("key", format!("unusable private key {}: {e}", key.display())))?;
+    let ck = CertifiedKey::new(chain, signing);
+    ck.keys_match()
+        .map_err(|e| ("key", format!("does not match the certificate: {e}")))?;
+    Ok(ck)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn env_layer_applies_and_reports_bad_values() {
+        let mut cfg = NodeConfig::default();
+        let env: HashMap<&str, &str> = HashMap::from([
+            ("WEIR_LISTEN", "127.0.0.1:1, 127.0.0.1:2"),
+            ("WEIR_ADMIN_TOKEN", "0123456789abcdef"),
+            ("WEIR_THREADS", "many"),
+        ]);
+        let problems = apply_env(&mut cfg, |k| env.get(k).map(|v| v.to_string()));
+        assert_eq!(cfg.proxy.listen, vec!["127.0.0.1:1", "127.0.0.1:2"]);
+        assert_eq!(cfg.proxy.admin_token.as_ref().map(|s| s.expose()), Some("0123456789abcdef"));
+        assert_eq!(problems.0.len(), 1);
+        assert_eq!(problems.0[0].field, "WEIR_THREADS");
+        apply_overrides(
+            &mut cfg,
+            &Overrides {
+                listen: Some(vec!["127.0.0.1:3".into()]),
+                admin_listen: None,
+            },
+        );
+        assert_eq!(cfg.proxy.listen, vec!["127.0.0.1:3"]);
+    }
+
+    #[test]
+    fn missing_files_are_problems_with_key_paths() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("weir.toml");
+        std::fs::write(
+            &path,
+            r#"
+            [[site]]
+            id = "a"
+            hosts = ["a.test"]
+            pool = "p"
+            error_page = "nope.html"
+            [site.tls]
+            cert = "nope.pem"
+            key = "nope.key"
+            [[pool]]
+            id = "p"
+            tls_ca = "ca.pem"
+            [[pool.backend]]
+            addr = "127.0.0.1:1"
+            "#,
+        )
+        .expect("write");
+        let err = load(&path, &Overrides::default()).expect_err("must fail");
+        let text = err.to_string();
+        assert!(text.contains("site[0].error_page: cannot read nope.html"), "{text}");
+        assert!(text.contains("site[0].tls.cert: cannot read"), "{text}");
+        assert!(text.contains("pool[0].tls_ca: cannot read"), "{text}");
+    }
+}

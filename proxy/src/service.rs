@@ -1,0 +1,370 @@
+//! The proxy service: Weir's request path on Pingora's phases.
+//!
+//! | phase | what Weir does |
+//! |---|---|
+//! | `new_ctx` | takes the config snapshot in force; the request keeps it to the end, so a reload never changes a request half-way |
+//! | `early_request_filter` | sets the client read timeout, checks the header size (431), resolves the site by Host / `:authority`, applies the site's rate limit; refusals are recorded, not yet sent |
+//! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431. (The tenant's plugin chain will run here.) |
+//! | `upstream_peer` | picks a backend: the site's pool, then its backup chain, skipping backends that are ejected, down, drained or already tried by this request |
+//! | `fail_to_connect` | passive check: ejects the backend for `eject_ms`; the request is retried elsewhere (nothing was sent) |
+//! | `upstream_request_filter` | adds `X-Forwarded-For` and `X-Forwarded-Proto` |
+//! | `error_while_proxy` | retries idempotent requests whose body was buffered and whose response has not started |
+//! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend |
+//! | `fail_to_proxy` | answers with Weir's pages: the site's maintenance page with 503 + `Retry-After` when no backend is left, 408 for a slow client, 502/504 for upstream failures |
+//! | `logging` | metrics and one JSON access-log line |
+
+use crate::backend::{BackendState, InFlight};
+use crate::balancer::PoolState;
+use crate::metrics::status_class;
+use crate::pages::page;
+use crate::runtime::{Runtime, SiteRuntime};
+use crate::state::Shared;
+use async_trait::async_trait;
+use bytes::Bytes;
+use pingora::http::{RequestHeader, ResponseHeader};
+use pingora::protocols::Digest;
+use pingora::proxy::{FailToProxy, ProxyHttp, Session};
+use pingora::upstreams::peer::HttpPeer;
+use pingora::{Error, ErrorSource, ErrorType, Result};
+use std::net::IpAddr;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+/// Weir's [`ProxyHttp`] implementation.
+#[derive(Debug)]
+pub struct WeirProxy {
+    /// Node state.
+    pub shared: Arc<Shared>,
+}
+
+/// Why Weir answers a request itself instead of proxying it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Refusal {
+    UnknownSite,
+    RateLimited { retry_after_s: u64 },
+    HeaderTooLarge,
+}
+
+/// Per-request state shared across the phases.
+pub struct RequestCtx {
+    runtime: Arc<Runtime>,
+    site: Option<Arc<SiteRuntime>>,
+    started: Instant,
+    client_ip: Option<IpAddr>,
+    refusal: Option<Refusal>,
+    tried: Vec<Arc<BackendState>>,
+    current: Option<(Arc<PoolState>, InFlight)>,
+    no_backend: bool,
+    _in_flight: NodeInFlight,
+}
+
+/// Counts a request in the node-wide in-flight gauge for as long as it lives.
+struct NodeInFlight(prometheus::IntGauge);
+
+impl NodeInFlight {
+    fn new(gauge: &prometheus::IntGauge) -> Self {
+        gauge.inc();
+        NodeInFlight(gauge.clone())
+    }
+}
+
+impl Drop for NodeInFlight {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+fn header_bytes(req: &RequestHeader) -> usize {
+    let line = req.method.as_str().len() + req.uri.to_string().len() + 12;
+    line + req
+        .headers
+        .iter()
+        .map(|(k, v)| k.as_str().len() + v.len() + 4)
+        .sum::<usize>()
+}
+
+/// The host a request is for: `:authority` (HTTP/2, absolute URI) or the Host header.
+fn request_host(req: &RequestHeader) -> Option<&str> {
+    req.uri
+        .authority()
+        .map(|a| a.as_str())
+        .or_else(|| req.headers.get(http::header::HOST)?.to_str().ok())
+}
+
+fn is_tls(session: &Session) -> bool {
+    session
+        .digest()
+        .is_some_and(|d: &Digest| d.ssl_digest.is_some())
+}
+
+/// Writes one of Weir's pages (or the site's maintenance page) as a complete response.
+async fn send_page(
+    session: &mut Session,
+    status: u16,
+    body: Bytes,
+    retry_after_s: Option<u64>,
+) -> Result<()> {
+    let mut resp = ResponseHeader::build(status, Some(5))?;
+    resp.insert_header("content-type", "text/html; charset=utf-8")?;
+    resp.insert_header("content-length", body.len().to_string())?;
+    resp.insert_header("cache-control", "no-store")?;
+    if let Some(s) = retry_after_s {
+        resp.insert_header("retry-after", s.to_string())?;
+    }
+    let head_only = session.req_header().method == http::Method::HEAD;
+    session.write_response_header(Box::new(resp), head_only).await?;
+    if !head_only {
+        session.write_response_body(Some(body), true).await?;
+    }
+    Ok(())
+}
+
+impl WeirProxy {
+    fn count_upstream_error(&self, ctx: &RequestCtx, kind: &str) {
+        if let Some((pool, flight)) = &ctx.current {
+            self.shared
+                .metrics
+                .upstream_errors
+                .with_label_values(&[pool.id.as_str(), flight.backend().addr.as_str(), kind])
+                .inc();
+        }
+    }
+}
+
+#[async_trait]
+impl ProxyHttp for WeirProxy {
+    type CTX = RequestCtx;
+
+    fn new_ctx(&self) -> RequestCtx {
+        RequestCtx {
+            runtime: self.shared.runtime(),
+            site: None,
+            started: Instant::now(),
+            client_ip: None,
+            refusal: None,
+            tried: Vec::new(),
+            current: None,
+            no_backend: false,
+            _in_flight: NodeInFlight::new(&self.shared.metrics.in_flight),
+        }
+    }
+
+    async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+        let settings = &ctx.runtime.settings;
+        session.set_read_timeout(Some(Duration::from_millis(settings.client_timeout_ms)));
+        ctx.client_ip = session
+            .client_addr()
+            .and_then(|a| a.as_inet())
+            .map(|a| a.ip());
+        let req = session.req_header();
+        if header_bytes(req) > settings.max_header_bytes {
+            ctx.refusal = Some(Refusal::HeaderTooLarge);
+            return Ok(());
+        }
+        ctx.site = request_host(req).and_then(|h| ctx.runtime.site_for_host(h).cloned());
+        let Some(site) = &ctx.site else {
+            ctx.refusal = Some(Refusal::UnknownSite);
+            return Ok(());
+        };
+        if let (Some(limiter), Some(ip)) = (&site.limiter, ctx.client_ip) {
+            if let Err(retry_after_s) = limiter.admit(ip) {
+                self.shared
+                    .metrics
+                    .rate_limited
+                    .with_label_values(&[site.id.as_str()])
+                    .inc();
+                ctx.refusal = Some(Refusal::RateLimited { retry_after_s });
+            }
+        }
+        Ok(())
+    }
+
+    async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
+        let Some(refusal) = ctx.refusal else {
+            return Ok(false);
+        };
+        let (status, retry_after) = match refusal {
+            Refusal::UnknownSite => (404, None),
+            Refusal::RateLimited { retry_after_s } => (429, Some(retry_after_s)),
+            Refusal::HeaderTooLarge => (431, None),
+        };
+        if status == 431 {
+            session.set_keepalive(None);
+        }
+        send_page(session, status, page(status), retry_after).await?;
+        Ok(true)
+    }
+
+    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+        let Some(site) = ctx.site.clone() else {
+            return Error::e_explain(ErrorType::InternalError, "no site resolved");
+        };
+        // Release the previous attempt's backend before choosing again.
+        ctx.current = None;
+        let Some((pool, backend)) = ctx.runtime.pick(&site, &ctx.tried) else {
+            ctx.no_backend = true;
+            return Error::e_explain(
+                ErrorType::Custom("no backend available"),
+                format!("site {}: every backend is down, ejected, drained or tried", site.id),
+            );
+        };
+        let settings = &ctx.runtime.settings;
+        let mut peer = HttpPeer::new(backend.socket, backend.tls, backend.sni.clone());
+        peer.options.connection_timeout = Some(Duration::from_millis(settings.connect_timeout_ms));
+        peer.options.read_timeout = Some(Duration::from_millis(settings.upstream_timeout_ms));
+        peer.options.write_timeout = Some(Duration::from_millis(settings.upstream_timeout_ms));
+        if backend.tls {
+            peer.options.ca = pool.tls_ca.clone();
+        }
+        ctx.tried.push(Arc::clone(&backend));
+        ctx.current = Some((pool, backend.acquire()));
+        Ok(Box::new(peer))
+    }
+
+    fn fail_to_connect(
+        &self,
+        _session: &mut Session,
+        _peer: &HttpPeer,
+        ctx: &mut RequestCtx,
+        mut e: Box<Error>,
+    ) -> Box<Error> {
+        self.count_upstream_error(ctx, "connect");
+        if let Some((pool, flight)) = &ctx.current {
+            flight.backend().eject(pool.health.eject_ms);
+            tracing::warn!(pool = %pool.id, backend = %flight.backend().addr, error = %e, "connect failed; backend ejected");
+        }
+        // Nothing reached the backend, so any request may go elsewhere.
+        e.set_retry(true);
+        e
+    }
+
+    async fn upstream_request_filter(
+        &self,
+        session: &mut Session,
+        upstream_request: &mut RequestHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        if let Some(ip) = ctx.client_ip {
+            let forwarded = match upstream_request.headers.get("x-forwarded-for") {
+                Some(prev) => format!("{}, {ip}", String::from_utf8_lossy(prev.as_bytes())),
+                None => ip.to_string(),
+            };
+            upstream_request.insert_header("x-forwarded-for", forwarded)?;
+        }
+        let proto = if is_tls(session) { "https" } else { "http" };
+        upstream_request.insert_header("x-forwarded-proto", proto)?;
+        Ok(())
+    }
+
+    fn error_while_proxy(
+        &self,
+        peer: &HttpPeer,
+        session: &mut Session,
+        e: Box<Error>,
+        ctx: &mut RequestCtx,
+        _client_reused: bool,
+    ) -> Box<Error> {
+        self.count_upstream_error(ctx, "proxy");
+        let mut e = e.more_context(format!("peer: {peer}"));
+        let retry = session.req_header().method.is_idempotent()
+            && !session.as_ref().retry_buffer_truncated()
+            && session.response_written().is_none();
+        e.set_retry(retry);
+        e
+    }
+
+    async fn upstream_response_filter(
+        &self,
+        _session: &mut Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        let status = upstream_response.status.as_u16();
+        if let Some((pool, flight)) = &ctx.current {
+            if pool.health.passive_statuses.contains(&status) {
+                flight.backend().eject(pool.health.eject_ms);
+                self.count_upstream_error(ctx, "status");
+                tracing::warn!(pool = %pool.id, backend = %flight.backend().addr, status, "passive check: backend ejected");
+            }
+        }
+        Ok(())
+    }
+
+    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+        let downstream_gone = matches!(
+            e.etype(),
+            ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed
+        ) && *e.esource() == ErrorSource::Downstream;
+        let status = if ctx.no_backend {
+            503
+        } else {
+            match (e.etype(), e.esource()) {
+                (ErrorType::HTTPStatus(code), _) => *code,
+                (_, ErrorSource::Downstream) if downstream_gone => 0,
+                (ErrorType::ReadTimedout, ErrorSource::Downstream) => 408,
+                (_, ErrorSource::Downstream) => 400,
+                (ErrorType::ReadTimedout | ErrorType::WriteTimedout, ErrorSource::Upstream)
+                | (ErrorType::ConnectTimedout, _) => 504,
+                (_, ErrorSource::Upstream) => 502,
+                _ => 500,
+            }
+        };
+        if status > 0 && session.response_written().is_none() {
+            let (body, retry_after) = match (&ctx.site, status) {
+                (Some(site), 503) => (
+                    site.error_page.clone().unwrap_or_else(|| page(503)),
+                    Some(u64::from(site.retry_after_s)),
+                ),
+                _ => (page(status), None),
+            };
+            if let Err(write_error) = send_page(session, status, body, retry_after).await {
+                tracing::debug!(error = %write_error, "could not send the error page");
+            }
+        }
+        FailToProxy {
+            error_code: status,
+            can_reuse_downstream: false,
+        }
+    }
+
+    async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
+        let status = session
+            .response_written()
+            .map_or(0, |r| r.status.as_u16());
+        let elapsed = ctx.started.elapsed();
+        let site_id = ctx.site.as_ref().map_or("-", |s| s.id.as_str());
+        let metrics = &self.shared.metrics;
+        metrics
+            .requests
+            .with_label_values(&[site_id, status_class(status)])
+            .inc();
+        metrics
+            .latency
+            .with_label_values(&[site_id])
+            .observe(elapsed.as_secs_f64());
+        if !ctx.runtime.settings.access_log {
+            return;
+        }
+        let req = session.req_header();
+        let (pool, backend) = ctx
+            .current
+            .as_ref()
+            .map_or(("-", "-"), |(p, f)| (p.id.as_str(), f.backend().addr.as_str()));
+        tracing::info!(
+            target: "weir::access",
+            site = site_id,
+            method = %req.method,
+            host = request_host(req).unwrap_or("-"),
+            path = req.uri.path(),
+            status,
+            pool,
+            backend,
+            latency_ms = elapsed.as_secs_f64() * 1000.0,
+            bytes_sent = session.body_bytes_sent(),
+            bytes_received = session.body_bytes_read(),
+            client_ip = %ctx.client_ip.map_or_else(|| "-".to_string(), |ip| ip.to_string()),
+            retries = ctx.tried.len().saturating_sub(1),
+            error = %e.map_or_else(String::new, |e| e.etype().as_str().to_string()),
+        );
+    }
+}
