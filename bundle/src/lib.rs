@@ -24,23 +24,14 @@ pub enum ParseError {
     /// The text is not valid TOML or does not fit the model (unknown key, wrong type).
     #[error("{0}")]
     Toml(#[from] toml::de::Error),
-    /// A top-level key that is not `proxy`, `site` or `pool`.
-    #[error("unknown top-level key `{0}`, expected one of `proxy`, `site`, `pool`")]
-    UnknownKey(String),
     /// The text is not valid JSON or does not fit the model.
     #[error("{0}")]
     Json(#[from] serde_json::Error),
 }
 
-const TOP_LEVEL_KEYS: [&str; 3] = ["proxy", "site", "pool"];
-
 impl NodeConfig {
     /// Parses a node config file's text. Unknown keys are errors, so typos are caught.
     pub fn from_toml(text: &str) -> Result<Self, ParseError> {
-        let table: toml::Table = toml::from_str(text)?;
-        if let Some(key) = table.keys().find(|k| !TOP_LEVEL_KEYS.contains(&k.as_str())) {
-            return Err(ParseError::UnknownKey(key.clone()));
-        }
         Ok(toml::from_str(text)?)
     }
 }

@@ -5,9 +5,8 @@ use crate::Secret;
 use serde::{Deserialize, Serialize};
 
 /// A node's whole config file: node-local `[proxy]` settings plus the bundle it serves.
-/// (serde cannot combine `deny_unknown_fields` with `flatten`; [`NodeConfig::from_toml`]
-/// checks the top-level keys itself.)
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(from = "NodeConfigFile")]
 pub struct NodeConfig {
     /// Listeners, timeouts and limits of this node.
     #[serde(default)]
@@ -15,6 +14,31 @@ pub struct NodeConfig {
     /// Sites and pools (the part the portal produces).
     #[serde(flatten)]
     pub bundle: Bundle,
+}
+
+/// The file's shape: serde cannot combine `deny_unknown_fields` with `flatten`, and a flattened
+/// struct loses the parser's positions in error messages, so the file is read flat.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct NodeConfigFile {
+    #[serde(default)]
+    proxy: ProxySettings,
+    #[serde(default)]
+    site: Vec<Site>,
+    #[serde(default)]
+    pool: Vec<Pool>,
+}
+
+impl From<NodeConfigFile> for NodeConfig {
+    fn from(f: NodeConfigFile) -> Self {
+        NodeConfig {
+            proxy: f.proxy,
+            bundle: Bundle {
+                sites: f.site,
+                pools: f.pool,
+            },
+        }
+    }
 }
 
 /// Sites and pools: what the portal produces for a tenant's nodes.

@@ -11,8 +11,7 @@ impl NodeConfig {
     pub fn validate(&self) -> Problems {
         let mut problems = self.proxy.validate();
         problems.extend(self.bundle.validate());
-        if !self.proxy.tls_listen.is_empty() && !self.bundle.sites.iter().any(|s| s.tls.is_some())
-        {
+        if !self.proxy.tls_listen.is_empty() && !self.bundle.sites.iter().any(|s| s.tls.is_some()) {
             problems.push(
                 "proxy.tls_listen",
                 "TLS listeners need at least one site with [site.tls]",
@@ -27,7 +26,10 @@ impl ProxySettings {
     pub fn validate(&self) -> Problems {
         let mut p = Problems::default();
         if self.listen.is_empty() && self.tls_listen.is_empty() {
-            p.push("proxy.listen", "at least one of listen or tls_listen is needed");
+            p.push(
+                "proxy.listen",
+                "at least one of listen or tls_listen is needed",
+            );
         }
         let mut seen = HashSet::new();
         for (key, list) in [("listen", &self.listen), ("tls_listen", &self.tls_listen)] {
@@ -41,9 +43,10 @@ impl ProxySettings {
             }
         }
         match self.admin_listen.parse::<SocketAddr>() {
-            Ok(a) if seen.contains(&a) => {
-                p.push("proxy.admin_listen", "must differ from the traffic listeners")
-            }
+            Ok(a) if seen.contains(&a) => p.push(
+                "proxy.admin_listen",
+                "must differ from the traffic listeners",
+            ),
             Ok(a) if !a.ip().is_loopback() && self.admin_token.is_none() => p.push(
                 "proxy.admin_listen",
                 "a non-loopback admin address needs proxy.admin_token (or WEIR_ADMIN_TOKEN)",
@@ -74,10 +77,7 @@ impl ProxySettings {
             ("upstream_timeout_ms", self.upstream_timeout_ms),
         ] {
             if value == 0 || value > 3_600_000 {
-                p.push(
-                    format!("proxy.{key}"),
-                    "must be between 1 and 3600000 ms",
-                );
+                p.push(format!("proxy.{key}"), "must be between 1 and 3600000 ms");
             }
         }
         if self.max_retries > 16 {
@@ -169,7 +169,10 @@ fn validate_site<'a>(
                 format!("`{host}` is not a lowercase hostname (a leading `*.` is allowed)"),
             );
         } else if let Some(other) = host_owner.insert(host.clone(), &site.id) {
-            p.push(field, format!("`{host}` is already served by site `{other}`"));
+            p.push(
+                field,
+                format!("`{host}` is already served by site `{other}`"),
+            );
         }
     }
     if !pool_ids.contains(site.pool.as_str()) {
@@ -188,7 +191,10 @@ fn validate_site<'a>(
     }
     if let Some(rl) = &site.rate_limit {
         if !(rl.rate.is_finite() && rl.rate > 0.0 && rl.rate <= 1_000_000.0) {
-            p.push(at("rate_limit.rate"), "must be above 0 and at most 1000000 per second");
+            p.push(
+                at("rate_limit.rate"),
+                "must be above 0 and at most 1000000 per second",
+            );
         }
         if rl.burst > 1_000_000 {
             p.push(at("rate_limit.burst"), "must be at most 1000000");
@@ -215,7 +221,10 @@ fn validate_pool(p: &mut Problems, i: usize, pool: &Pool, pool_ids: &HashSet<&st
         }
     }
     if !(10..=3_600_000).contains(&h.interval_ms) {
-        p.push(at("health.interval_ms"), "must be between 10 and 3600000 ms");
+        p.push(
+            at("health.interval_ms"),
+            "must be between 10 and 3600000 ms",
+        );
     }
     if h.timeout_ms == 0 || h.timeout_ms > h.interval_ms {
         p.push(
@@ -250,9 +259,10 @@ fn validate_pool(p: &mut Problems, i: usize, pool: &Pool, pool_ids: &HashSet<&st
     for (j, b) in pool.backends.iter().enumerate() {
         let bat = |key: &str| format!("pool[{i}].backend[{j}].{key}");
         match split_host_port(&b.addr) {
-            Some(_) if !seen.insert(b.addr.as_str()) => {
-                p.push(bat("addr"), format!("`{}` is listed twice in this pool", b.addr))
-            }
+            Some(_) if !seen.insert(b.addr.as_str()) => p.push(
+                bat("addr"),
+                format!("`{}` is listed twice in this pool", b.addr),
+            ),
             Some(_) => {}
             None => p.push(
                 bat("addr"),
@@ -309,7 +319,11 @@ mod tests {
 
     fn problems_of(text: &str) -> Vec<String> {
         let cfg = NodeConfig::from_toml(text).expect("parses");
-        cfg.validate().0.into_iter().map(|p| p.to_string()).collect()
+        cfg.validate()
+            .0
+            .into_iter()
+            .map(|p| p.to_string())
+            .collect()
     }
 
     const GOOD: &str = r#"

@@ -50,7 +50,10 @@ impl BackgroundService for AdminService {
         let stop = async move {
             let _ = shutdown.changed().await;
         };
-        if let Err(e) = axum::serve(listener, app).with_graceful_shutdown(stop).await {
+        if let Err(e) = axum::serve(listener, app)
+            .with_graceful_shutdown(stop)
+            .await
+        {
             tracing::error!(error = %e, "admin API stopped");
         }
     }
@@ -62,7 +65,13 @@ struct ApiError {
 }
 
 fn error(status: StatusCode, message: impl Into<String>) -> Response {
-    (status, Json(ApiError { error: message.into() })).into_response()
+    (
+        status,
+        Json(ApiError {
+            error: message.into(),
+        }),
+    )
+        .into_response()
 }
 
 /// The admin routes over `shared`.
@@ -74,7 +83,10 @@ pub fn router(shared: Arc<Shared>) -> Router {
         .route("/pools/{pool}/backends/{addr}/drain", post(drain))
         .route("/pools/{pool}/backends/{addr}/undrain", post(undrain))
         .route("/pools/{pool}/backends/{addr}/weight", put(set_weight))
-        .layer(middleware::from_fn_with_state(Arc::clone(&shared), require_token))
+        .layer(middleware::from_fn_with_state(
+            Arc::clone(&shared),
+            require_token,
+        ))
         .with_state(shared)
 }
 
@@ -133,11 +145,7 @@ async fn status(State(shared): State<Arc<Shared>>) -> Json<NodeStatus> {
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {
     let body = shared.metrics.render(&shared.runtime());
-    (
-        [(header::CONTENT_TYPE, "text/plain; version=0.0.4")],
-        body,
-    )
-        .into_response()
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], body).into_response()
 }
 
 async fn reload(State(shared): State<Arc<Shared>>) -> Response {
@@ -145,22 +153,25 @@ async fn reload(State(shared): State<Arc<Shared>>) -> Response {
     match result {
         Ok(Ok(generation)) => Json(serde_json::json!({ "generation": generation })).into_response(),
         Ok(Err(e)) => error(StatusCode::UNPROCESSABLE_ENTITY, e.to_string()),
-        Err(e) => error(StatusCode::INTERNAL_SERVER_ERROR, format!("reload task failed: {e}")),
+        Err(e) => error(
+            StatusCode::INTERNAL_SERVER_ERROR,
+            format!("reload task failed: {e}"),
+        ),
     }
 }
 
-fn find_backend(shared: &Shared, pool: &str, addr: &str) -> Result<Arc<BackendState>, Response> {
+fn find_backend(shared: &Shared, pool: &str, addr: &str) -> Result<Arc<BackendState>, String> {
     let runtime = shared.runtime();
     let pool_state = runtime
         .pools
         .get(pool)
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no pool `{pool}`")))?;
+        .ok_or_else(|| format!("no pool `{pool}`"))?;
     pool_state
         .backends
         .iter()
         .find(|b| b.addr == addr)
         .cloned()
-        .ok_or_else(|| error(StatusCode::NOT_FOUND, format!("no backend `{addr}` in pool `{pool}`")))
+        .ok_or_else(|| format!("no backend `{addr}` in pool `{pool}`"))
 }
 
 async fn set_draining(shared: &Shared, pool: &str, addr: &str, draining: bool) -> Response {
@@ -170,15 +181,21 @@ async fn set_draining(shared: &Shared, pool: &str, addr: &str, draining: bool) -
             tracing::info!(pool, backend = addr, draining, "drain state changed");
             Json(b.status()).into_response()
         }
-        Err(r) => r,
+        Err(not_found) => error(StatusCode::NOT_FOUND, not_found),
     }
 }
 
-async fn drain(State(shared): State<Arc<Shared>>, Path((pool, addr)): Path<(String, String)>) -> Response {
+async fn drain(
+    State(shared): State<Arc<Shared>>,
+    Path((pool, addr)): Path<(String, String)>,
+) -> Response {
     set_draining(&shared, &pool, &addr, true).await
 }
 
-async fn undrain(State(shared): State<Arc<Shared>>, Path((pool, addr)): Path<(String, String)>) -> Response {
+async fn undrain(
+    State(shared): State<Arc<Shared>>,
+    Path((pool, addr)): Path<(String, String)>,
+) -> Response {
     set_draining(&shared, &pool, &addr, false).await
 }
 
@@ -195,10 +212,18 @@ async fn set_weight(
 ) -> Response {
     let Json(WeightBody { weight }) = match body {
         Ok(b) => b,
-        Err(e) => return error(StatusCode::BAD_REQUEST, format!("body must be {{\"weight\": N}}: {e}")),
+        Err(e) => {
+            return error(
+                StatusCode::BAD_REQUEST,
+                format!("body must be {{\"weight\": N}}: {e}"),
+            )
+        }
     };
     if weight > 10_000 {
-        return error(StatusCode::BAD_REQUEST, "weight must be between 0 and 10000");
+        return error(
+            StatusCode::BAD_REQUEST,
+            "weight must be between 0 and 10000",
+        );
     }
     match find_backend(&shared, &pool, &addr) {
         Ok(b) => {
@@ -206,7 +231,7 @@ async fn set_weight(
             tracing::info!(pool, backend = addr, weight, "weight changed");
             Json(b.status()).into_response()
         }
-        Err(r) => r,
+        Err(not_found) => error(StatusCode::NOT_FOUND, not_found),
     }
 }
 

@@ -96,7 +96,10 @@ impl PoolState {
 
     /// nginx's smooth weighted round robin over the candidates: each gains its weight, the
     /// largest wins and loses the total. Spreads a 95/5 split evenly instead of in bursts.
-    fn select_smooth_weighted(&self, candidate: impl Fn(&Arc<BackendState>) -> bool) -> Option<usize> {
+    fn select_smooth_weighted(
+        &self,
+        candidate: impl Fn(&Arc<BackendState>) -> bool,
+    ) -> Option<usize> {
         let mut current = self.smooth_current.lock();
         let mut total: i64 = 0;
         let mut best: Option<usize> = None;
@@ -148,14 +151,26 @@ mod tests {
                 ))
             })
             .collect();
-        PoolState::new("p".into(), algorithm, None, Health::default(), backends, None, None)
+        PoolState::new(
+            "p".into(),
+            algorithm,
+            None,
+            Health::default(),
+            backends,
+            None,
+            None,
+        )
     }
 
     fn counts(p: &PoolState, n: usize) -> Vec<usize> {
         let mut c = vec![0; p.backends.len()];
         for _ in 0..n {
             let b = p.select(&[]).expect("a backend");
-            let i = p.backends.iter().position(|x| Arc::ptr_eq(x, &b)).expect("known");
+            let i = p
+                .backends
+                .iter()
+                .position(|x| Arc::ptr_eq(x, &b))
+                .expect("known");
             c[i] += 1;
         }
         c
@@ -163,7 +178,10 @@ mod tests {
 
     #[test]
     fn round_robin_takes_turns() {
-        assert_eq!(counts(&pool(Algorithm::RoundRobin, &[1, 1, 1]), 300), vec![100, 100, 100]);
+        assert_eq!(
+            counts(&pool(Algorithm::RoundRobin, &[1, 1, 1]), 300),
+            vec![100, 100, 100]
+        );
     }
 
     #[test]
@@ -194,7 +212,10 @@ mod tests {
         let _a = p.backends[0].acquire();
         let _b = p.backends[2].acquire();
         for _ in 0..10 {
-            assert!(Arc::ptr_eq(&p.select(&[]).expect("a backend"), &p.backends[1]));
+            assert!(Arc::ptr_eq(
+                &p.select(&[]).expect("a backend"),
+                &p.backends[1]
+            ));
         }
     }
 }

@@ -102,7 +102,10 @@ async fn probe(pool: &PoolState, backend: &BackendState) -> Result<u16, String> 
 }
 
 /// Sends `request` and reads the status code of the answer's status line.
-async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, request: &str) -> Result<u16, String> {
+async fn exchange<S: AsyncRead + AsyncWrite + Unpin>(
+    mut s: S,
+    request: &str,
+) -> Result<u16, String> {
     s.write_all(request.as_bytes())
         .await
         .map_err(|e| format!("write: {e}"))?;

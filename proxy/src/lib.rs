@@ -7,6 +7,7 @@
 mod admin;
 mod backend;
 mod balancer;
+mod client_guard;
 mod clock;
 mod health;
 pub mod loader;
@@ -24,10 +25,11 @@ pub use loader::{load, LoadError, LoadedConfig, Overrides};
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;
 use pingora::listeners::tls::TlsSettings;
-use pingora::proxy::http_proxy_service_with_name;
+use pingora::proxy::http_proxy;
 use pingora::server::configuration::ServerConf;
 use pingora::server::{RunArgs, Server};
 use pingora::services::background::background_service;
+use pingora::services::listening::Service;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -118,18 +120,23 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
     let mut server = Server::new_with_opt_and_conf(None, conf);
     server.bootstrap();
 
-    let mut proxy = http_proxy_service_with_name(
+    let mut app = http_proxy(
         &server.configuration,
         service::WeirProxy {
             shared: Arc::clone(&shared),
         },
-        "weir proxy",
     );
-    if let Some(app) = proxy.app_logic_mut() {
-        let mut options = HttpServerOptions::default();
-        options.h2c = settings.h2c;
-        app.server_options = Some(options);
-    }
+    let mut options = HttpServerOptions::default();
+    options.h2c = settings.h2c;
+    app.server_options = Some(options);
+    let mut proxy = Service::new(
+        "weir proxy".to_string(),
+        client_guard::ClientGuard {
+            inner: Arc::new(app),
+            shared: Arc::clone(&shared),
+            h2c: settings.h2c,
+        },
+    );
     for addr in &settings.listen {
         proxy.add_tcp(addr);
     }
@@ -138,7 +145,9 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
             addr: addr.clone(),
             message: e.to_string(),
         })?;
-        tls.set_cert_resolver(Arc::clone(&shared.sni) as Arc<dyn rustls::server::ResolvesServerCert>);
+        tls.set_cert_resolver(
+            Arc::clone(&shared.sni) as Arc<dyn rustls::server::ResolvesServerCert>
+        );
         tls.enable_h2();
         proxy.add_tls_with_settings(addr, None, tls);
     }

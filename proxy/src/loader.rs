@@ -77,7 +77,7 @@ impl LoadedConfig {
         self.pool_cas.get(pool).map(|certs| {
             certs
                 .iter()
-                .map(|c| WrappedX509::new(c.to_vec(), |raw| pingora::utils::tls::parse_x509(raw)))
+                .map(|c| WrappedX509::new(c.to_vec(), pingora::utils::tls::parse_x509))
                 .collect()
         })
     }
@@ -249,7 +249,8 @@ fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
 
 fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, (&'static str, String)> {
     let chain = read_certs(cert).map_err(|m| ("cert", m))?;
-    let pem = std::fs::read(key).map_err(|e| ("key", format!("cannot read {}: {e}", key.display())))?;
+    let pem =
+        std::fs::read(key).map_err(|e| ("key", format!("cannot read {}: {e}", key.display())))?;
     let key_der: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pem.as_slice())
         .map_err(|e| ("key", format!("{} is not PEM: {e}", key.display())))?
         .ok_or(("key", format!("no private key found in {}", key.display())))?;
@@ -257,7 +258,12 @@ fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, (&'static
     let signing = provider
         .key_provider
         .load_private_key(key_der)
-        .map_err(|e| ("key", format!("unusable private key {}: {e}", key.display())))?;
+        .map_err(|e| {
+            (
+                "key",
+                format!("unusable private key {}: {e}", key.display()),
+            )
+        })?;
     let ck = CertifiedKey::new(chain, signing);
     ck.keys_match()
         .map_err(|e| ("key", format!("does not match the certificate: {e}")))?;
@@ -278,7 +284,10 @@ mod tests {
         ]);
         let problems = apply_env(&mut cfg, |k| env.get(k).map(|v| v.to_string()));
         assert_eq!(cfg.proxy.listen, vec!["127.0.0.1:1", "127.0.0.1:2"]);
-        assert_eq!(cfg.proxy.admin_token.as_ref().map(|s| s.expose()), Some("0123456789abcdef"));
+        assert_eq!(
+            cfg.proxy.admin_token.as_ref().map(|s| s.expose()),
+            Some("0123456789abcdef")
+        );
         assert_eq!(problems.0.len(), 1);
         assert_eq!(problems.0[0].field, "WEIR_THREADS");
         apply_overrides(
@@ -316,7 +325,10 @@ mod tests {
         .expect("write");
         let err = load(&path, &Overrides::default()).expect_err("must fail");
         let text = err.to_string();
-        assert!(text.contains("site[0].error_page: cannot read nope.html"), "{text}");
+        assert!(
+            text.contains("site[0].error_page: cannot read nope.html"),
+            "{text}"
+        );
         assert!(text.contains("site[0].tls.cert: cannot read"), "{text}");
         assert!(text.contains("pool[0].tls_ca: cannot read"), "{text}");
     }

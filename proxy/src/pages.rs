@@ -26,7 +26,10 @@ fn wording(status: u16) -> (&'static str, &'static str) {
             "Service Unavailable",
             "The site is down for maintenance or overloaded. Please try again shortly.",
         ),
-        504 => ("Gateway Timeout", "The site's server did not answer in time."),
+        504 => (
+            "Gateway Timeout",
+            "The site's server did not answer in time.",
+        ),
         _ => ("Error", "The request could not be completed."),
     }
 }

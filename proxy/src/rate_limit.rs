@@ -55,7 +55,10 @@ impl LeakyBucket {
         if map.len() >= PRUNE_AT {
             map.retain(|_, b| b.level - now.saturating_sub(b.at_ms) as f64 * rate_per_ms > 0.0);
         }
-        let bucket = map.entry(ip).or_insert(Bucket { level: 0.0, at_ms: now });
+        let bucket = map.entry(ip).or_insert(Bucket {
+            level: 0.0,
+            at_ms: now,
+        });
         let leaked = now.saturating_sub(bucket.at_ms) as f64 * rate_per_ms;
         let level = (bucket.level - leaked).max(0.0);
         bucket.at_ms = now;
@@ -76,7 +79,10 @@ mod tests {
 
     #[test]
     fn burst_then_rate() {
-        let lb = LeakyBucket::new(RateLimit { rate: 2.0, burst: 3 });
+        let lb = LeakyBucket::new(RateLimit {
+            rate: 2.0,
+            burst: 3,
+        });
         let ip: IpAddr = [10, 0, 0, 1].into();
         for _ in 0..3 {
             assert_eq!(lb.admit_at(ip, 1000), Ok(()));
@@ -91,7 +97,10 @@ mod tests {
 
     #[test]
     fn slow_rates_report_long_waits() {
-        let lb = LeakyBucket::new(RateLimit { rate: 0.1, burst: 1 });
+        let lb = LeakyBucket::new(RateLimit {
+            rate: 0.1,
+            burst: 1,
+        });
         let ip: IpAddr = [10, 0, 0, 1].into();
         assert_eq!(lb.admit_at(ip, 0), Ok(()));
         assert_eq!(lb.admit_at(ip, 0), Err(10));

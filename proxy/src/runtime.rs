@@ -53,38 +53,42 @@ impl Runtime {
             .iter()
             .map(|p| {
                 let old = previous.and_then(|r| r.pools.get(&p.id));
-                let backends = p
-                    .backends
-                    .iter()
-                    .map(|b| {
-                        let sni = b.sni.clone().unwrap_or_else(|| {
-                            split_host_port(&b.addr).map_or(String::new(), |(h, _)| {
-                                h.trim_start_matches('[').trim_end_matches(']').to_string()
-                            })
-                        });
-                        let socket = loaded.resolved.get(&b.addr).copied().unwrap_or_else(|| {
-                            std::net::SocketAddr::from(([0, 0, 0, 0], 0))
-                        });
-                        let kept = old.and_then(|o| {
-                            o.backends.iter().find(|x| {
-                                x.addr == b.addr && x.socket == socket && x.tls == b.tls && x.sni == sni
-                            })
-                        });
-                        match kept {
-                            Some(state) => {
-                                state.set_weight(b.weight);
-                                Arc::clone(state)
+                let backends =
+                    p.backends
+                        .iter()
+                        .map(|b| {
+                            let sni = b.sni.clone().unwrap_or_else(|| {
+                                split_host_port(&b.addr).map_or(String::new(), |(h, _)| {
+                                    h.trim_start_matches('[').trim_end_matches(']').to_string()
+                                })
+                            });
+                            let socket =
+                                loaded.resolved.get(&b.addr).copied().unwrap_or_else(|| {
+                                    std::net::SocketAddr::from(([0, 0, 0, 0], 0))
+                                });
+                            let kept = old.and_then(|o| {
+                                o.backends.iter().find(|x| {
+                                    x.addr == b.addr
+                                        && x.socket == socket
+                                        && x.tls == b.tls
+                                        && x.sni == sni
+                                })
+                            });
+                            match kept {
+                                Some(state) => {
+                                    state.set_weight(b.weight);
+                                    Arc::clone(state)
+                                }
+                                None => Arc::new(BackendState::new(
+                                    b.addr.clone(),
+                                    socket,
+                                    b.weight,
+                                    b.tls,
+                                    sni,
+                                )),
                             }
-                            None => Arc::new(BackendState::new(
-                                b.addr.clone(),
-                                socket,
-                                b.weight,
-                                b.tls,
-                                sni,
-                            )),
-                        }
-                    })
-                    .collect();
+                        })
+                        .collect();
                 let state = PoolState::new(
                     p.id.clone(),
                     p.algorithm,
@@ -191,7 +195,6 @@ fn strip_port(host: &str) -> &str {
     }
 }
 
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -222,8 +225,14 @@ mod tests {
     #[test]
     fn hosts_match_exactly_then_by_wildcard() {
         let rt = runtime(TWO_POOLS);
-        assert_eq!(rt.site_for_host("SHOP.test:8080").map(|s| s.id.as_str()), Some("shop"));
-        assert_eq!(rt.site_for_host("eu.shop.test").map(|s| s.id.as_str()), Some("shop"));
+        assert_eq!(
+            rt.site_for_host("SHOP.test:8080").map(|s| s.id.as_str()),
+            Some("shop")
+        );
+        assert_eq!(
+            rt.site_for_host("eu.shop.test").map(|s| s.id.as_str()),
+            Some("shop")
+        );
         assert!(rt.site_for_host("a.eu.shop.test").is_none());
         assert!(rt.site_for_host("other.test").is_none());
         assert!(rt.site_for_host("").is_none());
@@ -248,7 +257,10 @@ mod tests {
         let loaded = LoadedConfig::without_files(NodeConfig::from_toml(TWO_POOLS).expect("parses"))
             .expect("resolves");
         let new = Runtime::build(&loaded, Some(&old), 2);
-        assert!(Arc::ptr_eq(&old.pools["web"].backends[0], &new.pools["web"].backends[0]));
+        assert!(Arc::ptr_eq(
+            &old.pools["web"].backends[0],
+            &new.pools["web"].backends[0]
+        ));
         assert!(!new.pools["web"].backends[0].is_available());
     }
 }

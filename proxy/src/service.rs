@@ -112,7 +112,9 @@ async fn send_page(
         resp.insert_header("retry-after", s.to_string())?;
     }
     let head_only = session.req_header().method == http::Method::HEAD;
-    session.write_response_header(Box::new(resp), head_only).await?;
+    session
+        .write_response_header(Box::new(resp), head_only)
+        .await?;
     if !head_only {
         session.write_response_body(Some(body), true).await?;
     }
@@ -149,7 +151,11 @@ impl ProxyHttp for WeirProxy {
         }
     }
 
-    async fn early_request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<()> {
+    async fn early_request_filter(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
         let settings = &ctx.runtime.settings;
         session.set_read_timeout(Some(Duration::from_millis(settings.client_timeout_ms)));
         ctx.client_ip = session
@@ -195,7 +201,11 @@ impl ProxyHttp for WeirProxy {
         Ok(true)
     }
 
-    async fn upstream_peer(&self, _session: &mut Session, ctx: &mut RequestCtx) -> Result<Box<HttpPeer>> {
+    async fn upstream_peer(
+        &self,
+        _session: &mut Session,
+        ctx: &mut RequestCtx,
+    ) -> Result<Box<HttpPeer>> {
         let Some(site) = ctx.site.clone() else {
             return Error::e_explain(ErrorType::InternalError, "no site resolved");
         };
@@ -205,7 +215,10 @@ impl ProxyHttp for WeirProxy {
             ctx.no_backend = true;
             return Error::e_explain(
                 ErrorType::Custom("no backend available"),
-                format!("site {}: every backend is down, ejected, drained or tried", site.id),
+                format!(
+                    "site {}: every backend is down, ejected, drained or tried",
+                    site.id
+                ),
             );
         };
         let settings = &ctx.runtime.settings;
@@ -290,7 +303,12 @@ impl ProxyHttp for WeirProxy {
         Ok(())
     }
 
-    async fn fail_to_proxy(&self, session: &mut Session, e: &Error, ctx: &mut RequestCtx) -> FailToProxy {
+    async fn fail_to_proxy(
+        &self,
+        session: &mut Session,
+        e: &Error,
+        ctx: &mut RequestCtx,
+    ) -> FailToProxy {
         let downstream_gone = matches!(
             e.etype(),
             ErrorType::WriteError | ErrorType::ReadError | ErrorType::ConnectionClosed
@@ -328,9 +346,7 @@ impl ProxyHttp for WeirProxy {
     }
 
     async fn logging(&self, session: &mut Session, e: Option<&Error>, ctx: &mut RequestCtx) {
-        let status = session
-            .response_written()
-            .map_or(0, |r| r.status.as_u16());
+        let status = session.response_written().map_or(0, |r| r.status.as_u16());
         let elapsed = ctx.started.elapsed();
         let site_id = ctx.site.as_ref().map_or("-", |s| s.id.as_str());
         let metrics = &self.shared.metrics;
@@ -346,10 +362,9 @@ impl ProxyHttp for WeirProxy {
             return;
         }
         let req = session.req_header();
-        let (pool, backend) = ctx
-            .current
-            .as_ref()
-            .map_or(("-", "-"), |(p, f)| (p.id.as_str(), f.backend().addr.as_str()));
+        let (pool, backend) = ctx.current.as_ref().map_or(("-", "-"), |(p, f)| {
+            (p.id.as_str(), f.backend().addr.as_str())
+        });
         tracing::info!(
             target: "weir::access",
             site = site_id,

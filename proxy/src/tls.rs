@@ -46,7 +46,10 @@ impl SniResolver {
         table
             .exact
             .get(&name)
-            .or_else(|| name.split_once('.').and_then(|(_, parent)| table.wildcard.get(parent)))
+            .or_else(|| {
+                name.split_once('.')
+                    .and_then(|(_, parent)| table.wildcard.get(parent))
+            })
             .cloned()
     }
 }

@@ -1,0 +1,14 @@
+//! Test helpers for Weir's integration tests: real HTTP/1.1 backends on 127.0.0.1:0
+//! ([`Backend`]), a real `weir proxy` process ([`Node`]), a throwaway certificate authority
+//! ([`TestCa`]) and a bounded concurrent load loop ([`hammer`]).
+#![forbid(unsafe_code)]
+
+mod backend;
+mod certs;
+mod load;
+mod node;
+
+pub use backend::Backend;
+pub use certs::TestCa;
+pub use load::{hammer, Outcome};
+pub use node::{free_addr, Node, NodeBuilder};
