@@ -74,8 +74,11 @@ impl Drop for NodeInFlight {
     }
 }
 
+/// Approximate size of the request head as sent: request line plus `name: value\r\n` lines.
 fn header_bytes(req: &RequestHeader) -> usize {
-    let line = req.method.as_str().len() + req.uri.to_string().len() + 12;
+    let target = req.uri.path_and_query().map_or(1, |pq| pq.as_str().len())
+        + req.uri.authority().map_or(0, |a| a.as_str().len());
+    let line = req.method.as_str().len() + target + 12;
     line + req
         .headers
         .iter()

@@ -157,27 +157,16 @@ async fn a_token_protects_the_admin_api() {
         .env("WEIR_ADMIN_TOKEN", "s3cret-s3cret-s3cret")
         .start(&one_site("round_robin", &equal(&[&a]), ""))
         .await;
-    let admin = reqwest::Client::new();
-    let resp = admin
-        .get(n.admin_url("/status"))
-        .send()
-        .await
-        .expect("status");
-    assert_eq!(resp.status(), 401);
-    let resp = admin
-        .get(n.admin_url("/status"))
-        .bearer_auth("wrong-wrong-wrong-wrong")
-        .send()
-        .await
-        .expect("status");
-    assert_eq!(resp.status(), 401);
-    let resp = admin
-        .get(n.admin_url("/status"))
-        .bearer_auth("s3cret-s3cret-s3cret")
-        .send()
-        .await
-        .expect("status");
-    assert_eq!(resp.status(), 200);
+    let status_with = |token: Option<&'static str>| {
+        let mut req = reqwest::Client::new().get(n.admin_url("/status"));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        async move { req.send().await.expect("status").status() }
+    };
+    assert_eq!(status_with(None).await, 401);
+    assert_eq!(status_with(Some("wrong-wrong-wrong-wrong")).await, 401);
+    assert_eq!(status_with(Some("s3cret-s3cret-s3cret")).await, 200);
     assert!(
         !n.log().contains("s3cret"),
         "the token must never be logged"

@@ -72,61 +72,55 @@ async fn unknown_sites_get_weirs_404_page() {
     assert_eq!(b.hits(), 0, "an unknown site must never reach a backend");
 }
 
+/// Runs `weir check-config` on `text` (or on `path` when `text` is `None`): (success, stdout, stderr).
+fn check_config(text: Option<&str>, path: &std::path::Path) -> (bool, String, String) {
+    if let Some(text) = text {
+        std::fs::write(path, text).expect("write config");
+    }
+    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
+        .arg("check-config")
+        .arg(path)
+        .output()
+        .expect("run weir check-config");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+const BAD_REFERENCES: &str = r#"
+[proxy]
+listen = ["127.0.0.1:99999"]
+[[site]]
+id = "shop"
+hosts = ["shop.test"]
+pool = "nope"
+[[pool]]
+id = "web"
+[[pool.backend]]
+addr = "127.0.0.1:9001"
+"#;
+
 #[test]
 fn check_config_lists_every_problem_with_its_key_path() {
     let dir = tempfile::tempdir().expect("tempdir");
     let path = dir.path().join("bad.toml");
-    std::fs::write(
-        &path,
-        r#"
-[proxy]
-listen = ["127.0.0.1:99999"]
-[[site]]
-id = "shop"
-hosts = ["shop.test"]
-pool = "nope"
-[[pool]]
-id = "web"
-algorithm = "least_conn"
-[[pool.backend]]
-addr = "127.0.0.1:9001"
-weight = -1
-"#,
-    )
-    .expect("write");
-    // A type error is reported with its line by the parser.
-    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("weight"), "{err}");
 
-    std::fs::write(
-        &path,
-        r#"
-[proxy]
-listen = ["127.0.0.1:99999"]
-[[site]]
-id = "shop"
-hosts = ["shop.test"]
-pool = "nope"
-[[pool]]
-id = "web"
-[[pool.backend]]
-addr = "127.0.0.1:9001"
-"#,
-    )
-    .expect("write");
-    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["check-config"])
-        .arg(&path)
-        .output()
-        .expect("run");
-    assert!(!out.status.success());
-    let err = String::from_utf8_lossy(&out.stderr);
+    // A type error is reported by the parser with its line and key.
+    let bad_type = BAD_REFERENCES.replace(
+        "addr = \"127.0.0.1:9001\"",
+        "addr = \"127.0.0.1:9001\"\nweight = -1",
+    );
+    let (ok, _, err) = check_config(Some(&bad_type), &path);
+    assert!(!ok);
+    assert!(
+        err.contains("line 12") && err.contains("weight = -1"),
+        "{err}"
+    );
+
+    let (ok, _, err) = check_config(Some(BAD_REFERENCES), &path);
+    assert!(!ok);
     assert!(err.contains("2 problem(s)"), "{err}");
     assert!(
         err.contains("proxy.listen[0]: `127.0.0.1:99999` is not an ip:port address"),
@@ -138,17 +132,9 @@ addr = "127.0.0.1:9001"
     );
 
     let good = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/weir.toml");
-    let out = Command::new(env!("CARGO_BIN_EXE_weir"))
-        .args(["check-config"])
-        .arg(&good)
-        .output()
-        .expect("run");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(String::from_utf8_lossy(&out.stdout).contains("ok (1 sites, 1 pools)"));
+    let (ok, out, err) = check_config(None, &good);
+    assert!(ok, "{err}");
+    assert!(out.contains("ok (1 sites, 1 pools)"), "{out}");
 }
 
 #[tokio::test]
