@@ -11,6 +11,7 @@ mod client_guard;
 mod clock;
 mod health;
 pub mod loader;
+mod logging;
 mod metrics;
 mod pages;
 mod rate_limit;
@@ -21,6 +22,7 @@ mod state;
 mod tls;
 
 pub use loader::{load, LoadError, LoadedConfig, Overrides};
+pub use logging::init as init_logging;
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;
@@ -57,17 +59,6 @@ pub enum StartError {
         /// Pingora's message.
         message: String,
     },
-}
-
-/// Sets up the JSON log on stdout (`RUST_LOG` filters; default `info`).
-pub fn init_logging() {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
-    let _ = tracing_subscriber::fmt()
-        .json()
-        .with_env_filter(filter)
-        .with_current_span(false)
-        .try_init();
 }
 
 fn bind_check(key: &'static str, addr: &str) -> Result<std::net::TcpListener, StartError> {
@@ -174,5 +165,6 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
     server.run(RunArgs {
         shutdown_signal: Box::new(signals::SignalWatch { shared }),
     });
+    logging::flush();
     Ok(())
 }

@@ -62,6 +62,7 @@ fn exit_when_drained(shared: Arc<Shared>) {
                     after_ms = started.elapsed().as_millis() as u64,
                     "SIGTERM: all requests finished, exiting"
                 );
+                crate::logging::flush();
                 std::process::exit(0);
             }
             std::thread::sleep(Duration::from_millis(20));
