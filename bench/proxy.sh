@@ -335,6 +335,17 @@ measure() {
     echo "$rps $(to_ms "$p50") $(to_ms "$p99")"
 }
 
+# Percent of CPU time idle over one second, from /proc/stat. The servers under test are
+# idle between measurements, so a low value means something else is using the machine.
+idle_pct() {
+    local a b
+    a=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    sleep 1
+    b=$(awk '/^cpu / { print $5 + $6, $2 + $3 + $4 + $5 + $6 + $7 + $8 + $9 }' /proc/stat)
+    awk -v a="$a" -v b="$b" 'BEGIN { split(a, x, " "); split(b, y, " ")
+        t = y[2] - x[2]; printf "%.0f\n", (t > 0 ? 100 * (y[1] - x[1]) / t : 100) }'
+}
+
 median() {
     printf '%s\n' "$@" | sort -g | awk '{ v[NR] = $1 } END {
         if (NR % 2) print v[(NR + 1) / 2]; else printf "%.3f\n", (v[NR / 2] + v[NR / 2 + 1]) / 2 }'
@@ -347,6 +358,7 @@ install_tools
 command -v curl >/dev/null || die "curl is needed"
 build_weir
 declare -A PORT RPS P50 P99
+BUSY=""
 
 start_backend
 start_weir
@@ -363,6 +375,11 @@ for round in $(seq 1 "$ROUNDS"); do
     # Rotate the order each round so no server always runs first (or last).
     for i in "${!SERVERS[@]}"; do
         s=${SERVERS[$(((i + round - 1) % ${#SERVERS[@]}))]}
+        idle=$(idle_pct)
+        if ((idle < 90)); then
+            log "WARNING: machine only ${idle}% idle before measuring $s; results are unreliable"
+            BUSY+="$s/round$round(${idle}% idle) "
+        fi
         result=$(measure "$s" "$round")
         read -r rps p50 p99 <<<"$result"
         log "round $round: $s: $rps req/s, p50 $p50 ms, p99 $p99 ms"
@@ -403,6 +420,10 @@ echo "- Weir/nginx RPS: ${rps_nginx}x"
 echo "- Weir/haproxy RPS: ${rps_haproxy}x"
 echo "- Weir p99 / nginx p99: ${p99_nginx}x"
 echo
+if [[ -n $BUSY ]]; then
+    echo "WARNING: other load on the machine during: $BUSY- rerun on an idle machine"
+    echo
+fi
 if ge "${M_RPS[weir]}" "$(awk -v n="${M_RPS[nginx]}" 'BEGIN { print 1.1 * n }')"; then
     echo "target Weir RPS >= 1.1x nginx: MET (${rps_nginx}x)"
 else
