@@ -32,6 +32,60 @@ enum Command {
         /// The node config file (TOML).
         file: PathBuf,
     },
+    /// Work with plugins (WebAssembly components).
+    #[command(subcommand)]
+    Plugin(PluginCommand),
+}
+
+#[derive(Subcommand)]
+enum PluginCommand {
+    /// Turn a guest's core module (wasm32-unknown-unknown build) into a component.
+    Componentize {
+        /// The core module.
+        input: PathBuf,
+        /// Where to write the component.
+        output: PathBuf,
+    },
+    /// Check that a file is a plugin Weir can run (the same checks as at upload).
+    Check {
+        /// The component.
+        file: PathBuf,
+    },
+}
+
+fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
+    match cmd {
+        PluginCommand::Componentize { input, output } => {
+            let core =
+                std::fs::read(&input).with_context(|| format!("reading {}", input.display()))?;
+            let component =
+                weir_sdk_wit::componentize(&core).with_context(|| input.display().to_string())?;
+            std::fs::write(&output, &component)
+                .with_context(|| format!("writing {}", output.display()))?;
+            println!(
+                "{}: {} bytes, sha256 {}",
+                output.display(),
+                component.len(),
+                weir_sdk_wit::sha256_hex(&component)
+            );
+        }
+        PluginCommand::Check { file } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let mut config = wasmtime::Config::new();
+            config.wasm_component_model(true);
+            let engine =
+                wasmtime::Engine::new(&config).map_err(|e| anyhow::anyhow!("wasmtime: {e}"))?;
+            weir_sdk_wit::validate(&engine, &bytes, &weir_sdk_wit::Limits::default())
+                .with_context(|| file.display().to_string())?;
+            println!(
+                "{}: ok, version {}",
+                file.display(),
+                weir_sdk_wit::sha256_hex(&bytes)
+            );
+        }
+    }
+    Ok(())
 }
 
 fn main() -> ExitCode {
@@ -57,27 +111,39 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::CheckConfig { file } => match weir_proxy::load(&file, &Default::default()) {
-            Ok(loaded) => {
-                println!(
-                    "{}: ok ({} sites, {} pools)",
-                    file.display(),
-                    loaded.config.bundle.sites.len(),
-                    loaded.config.bundle.pools.len()
-                );
-                ExitCode::SUCCESS
-            }
-            Err(weir_proxy::LoadError::Invalid(problems)) => {
-                eprintln!("{}: {} problem(s)", file.display(), problems.0.len());
-                for p in &problems.0 {
-                    eprintln!("  {p}");
-                }
-                ExitCode::FAILURE
-            }
+        Command::Plugin(cmd) => match plugin_command(cmd) {
+            Ok(()) => ExitCode::SUCCESS,
             Err(e) => {
-                eprintln!("error: {e}");
+                eprintln!("error: {e:#}");
                 ExitCode::FAILURE
             }
         },
+        Command::CheckConfig { file } => {
+            match weir_proxy::PluginEngine::new(weir_proxy::Metrics::new())
+                .map_err(weir_proxy::LoadError::Plugins)
+                .and_then(|engine| weir_proxy::load(&file, &Default::default(), &engine))
+            {
+                Ok(loaded) => {
+                    println!(
+                        "{}: ok ({} sites, {} pools)",
+                        file.display(),
+                        loaded.config.bundle.sites.len(),
+                        loaded.config.bundle.pools.len()
+                    );
+                    ExitCode::SUCCESS
+                }
+                Err(weir_proxy::LoadError::Invalid(problems)) => {
+                    eprintln!("{}: {} problem(s)", file.display(), problems.0.len());
+                    for p in &problems.0 {
+                        eprintln!("  {p}");
+                    }
+                    ExitCode::FAILURE
+                }
+                Err(e) => {
+                    eprintln!("error: {e}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
     }
 }

@@ -12,7 +12,8 @@ mod secret;
 mod validate;
 
 pub use model::{
-    Algorithm, Backend, Bundle, Health, NodeConfig, Pool, ProxySettings, RateLimit, Site, SiteTls,
+    Algorithm, Backend, Bundle, FailurePolicy, Health, NodeConfig, PluginRef, Pool, ProxySettings,
+    RateLimit, Site, SiteTls,
 };
 pub use problems::{Problem, Problems};
 pub use secret::Secret;

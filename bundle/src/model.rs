@@ -128,6 +128,72 @@ pub struct Site {
     /// Per-client-IP request rate limit.
     #[serde(default)]
     pub rate_limit: Option<RateLimit>,
+    /// The tenant that owns the site; plugins run under the tenant's key-value store and
+    /// limits, isolated from other tenants.
+    #[serde(default = "default_tenant")]
+    pub tenant: String,
+    /// The plugin chain, run in this order (`[[site.plugin]]`).
+    #[serde(default, rename = "plugin")]
+    pub plugins: Vec<PluginRef>,
+}
+
+fn default_tenant() -> String {
+    "default".into()
+}
+
+/// What happens to a request when a plugin fails (trap, deadline, memory, invalid action).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "snake_case")]
+pub enum FailurePolicy {
+    /// Answer 503 with a generic page.
+    #[default]
+    FailClosed,
+    /// Skip the plugin for this request (logged and counted).
+    FailOpen,
+    /// Answer 503, throw the instance away and start fresh ones, backing off while it keeps
+    /// failing.
+    Reload,
+}
+
+/// One plugin in a site's chain (`[[site.plugin]]`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PluginRef {
+    /// A name for logs and metrics, unique in the chain.
+    pub name: String,
+    /// Path of the component (`.wasm`), relative to the config file.
+    pub source: String,
+    /// Handed to the plugin's `init` as JSON.
+    #[serde(default = "empty_object")]
+    pub config: serde_json::Value,
+    /// What a failure does.
+    #[serde(default)]
+    pub on_error: FailurePolicy,
+    /// CPU time one hook call may take, in ms.
+    #[serde(default = "default_deadline_ms")]
+    pub deadline_ms: u64,
+    /// Linear memory the plugin may grow to, in MiB.
+    #[serde(default = "default_memory_mb")]
+    pub memory_mb: u32,
+    /// Largest body buffered for the plugin's body hooks, in bytes.
+    #[serde(default = "default_max_body_bytes")]
+    pub max_body_bytes: u32,
+}
+
+fn empty_object() -> serde_json::Value {
+    serde_json::Value::Object(serde_json::Map::new())
+}
+
+fn default_deadline_ms() -> u64 {
+    5
+}
+
+fn default_memory_mb() -> u32 {
+    16
+}
+
+fn default_max_body_bytes() -> u32 {
+    1 << 20
 }
 
 fn default_retry_after_s() -> u32 {

@@ -189,6 +189,48 @@ fn validate_site<'a>(
             p.push(at("tls.key"), "path is empty");
         }
     }
+    if !is_valid_id(&site.tenant) {
+        p.push(
+            at("tenant"),
+            format!(
+                "`{}` must be 1-63 characters of a-z, 0-9, '-' or '_'",
+                site.tenant
+            ),
+        );
+    }
+    let mut names = HashSet::new();
+    for (j, plugin) in site.plugins.iter().enumerate() {
+        let pat = |key: &str| format!("site[{i}].plugin[{j}].{key}");
+        if !is_valid_id(&plugin.name) {
+            p.push(
+                pat("name"),
+                format!(
+                    "`{}` must be 1-63 characters of a-z, 0-9, '-' or '_'",
+                    plugin.name
+                ),
+            );
+        } else if !names.insert(plugin.name.as_str()) {
+            p.push(
+                pat("name"),
+                format!("`{}` is twice in this chain", plugin.name),
+            );
+        }
+        if plugin.source.trim().is_empty() {
+            p.push(pat("source"), "path is empty");
+        }
+        if !plugin.config.is_object() {
+            p.push(pat("config"), "must be a table (JSON object)");
+        }
+        if !(1..=1000).contains(&plugin.deadline_ms) {
+            p.push(pat("deadline_ms"), "must be between 1 and 1000 ms");
+        }
+        if !(1..=1024).contains(&plugin.memory_mb) {
+            p.push(pat("memory_mb"), "must be between 1 and 1024 MiB");
+        }
+        if plugin.max_body_bytes > 64 << 20 {
+            p.push(pat("max_body_bytes"), "must be at most 67108864 (64 MiB)");
+        }
+    }
     if let Some(rl) = &site.rate_limit {
         if !(rl.rate.is_finite() && rl.rate > 0.0 && rl.rate <= 1_000_000.0) {
             p.push(

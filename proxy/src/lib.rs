@@ -12,8 +12,9 @@ mod clock;
 mod health;
 pub mod loader;
 mod logging;
-mod metrics;
+pub mod metrics;
 mod pages;
+mod plugin_host;
 mod rate_limit;
 mod runtime;
 mod service;
@@ -23,6 +24,8 @@ mod tls;
 
 pub use loader::{load, LoadError, LoadedConfig, Overrides};
 pub use logging::init as init_logging;
+pub use metrics::Metrics;
+pub use plugin_host::PluginEngine;
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;
@@ -51,6 +54,9 @@ pub enum StartError {
         /// Why.
         source: std::io::Error,
     },
+    /// The wasm engine could not start.
+    #[error("plugin engine: {0}")]
+    Plugins(String),
     /// Pingora refused a TLS listener.
     #[error("TLS listener {addr}: {message}")]
     Tls {
@@ -73,7 +79,8 @@ fn bind_check(key: &'static str, addr: &str) -> Result<std::net::TcpListener, St
 /// start-up errors or after shutdown.
 pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
-    let loaded = load(&config_path, &overrides)?;
+    let plugins = PluginEngine::new(Metrics::new()).map_err(StartError::Plugins)?;
+    let loaded = load(&config_path, &overrides, &plugins)?;
     let settings = loaded.config.proxy.clone();
 
     // Bind-test every address first so a taken port is a clear error, not a panic later.
@@ -93,7 +100,7 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
     }
 
     let runtime = runtime::Runtime::build(&loaded, None, 1);
-    let shared = Arc::new(state::Shared::new(config_path, overrides, runtime));
+    let shared = Arc::new(state::Shared::new(config_path, overrides, runtime, plugins));
 
     let mut conf = ServerConf {
         threads: if settings.threads == 0 {

@@ -2,6 +2,7 @@
 //! validation, then the files the config names (certificates, keys, CA bundles, error pages).
 //! Every problem is collected with its key path; nothing is applied unless all is well.
 
+use crate::plugin_host::{Chain, LoadedPlugin, PluginEngine};
 use pingora::utils::tls::WrappedX509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
@@ -9,7 +10,7 @@ use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use weir_bundle::{NodeConfig, ParseError, Problems, Secret};
+use weir_bundle::{NodeConfig, ParseError, Problems, Secret, Site};
 
 /// Settings given on the command line; they win over the file and the environment.
 #[derive(Debug, Clone, Default)]
@@ -42,6 +43,9 @@ pub enum LoadError {
     /// The config parsed but has problems.
     #[error("{0}")]
     Invalid(Problems),
+    /// The plugin engine could not start.
+    #[error("plugin engine: {0}")]
+    Plugins(String),
 }
 
 /// A validated config with the contents of every file it names.
@@ -57,6 +61,8 @@ pub struct LoadedConfig {
     pub pool_cas: HashMap<String, Vec<CertificateDer<'static>>>,
     /// The socket address of every backend `addr`, resolved at load time.
     pub resolved: HashMap<String, SocketAddr>,
+    /// The plugin chain of every site, loaded and through `init`.
+    pub chains: HashMap<String, Arc<Chain>>,
 }
 
 impl LoadedConfig {
@@ -69,6 +75,7 @@ impl LoadedConfig {
             error_pages: HashMap::new(),
             pool_cas: HashMap::new(),
             resolved,
+            chains: HashMap::new(),
         })
     }
 
@@ -83,8 +90,13 @@ impl LoadedConfig {
     }
 }
 
-/// Reads, layers, validates and loads the config at `path`.
-pub fn load(path: &Path, overrides: &Overrides) -> Result<LoadedConfig, LoadError> {
+/// Reads, layers, validates and loads the config at `path`; plugins are compiled and
+/// initialised on `plugins`.
+pub fn load(
+    path: &Path,
+    overrides: &Overrides,
+    plugins: &Arc<PluginEngine>,
+) -> Result<LoadedConfig, LoadError> {
     let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
         path: path.to_path_buf(),
         source,
@@ -100,7 +112,7 @@ pub fn load(path: &Path, overrides: &Overrides) -> Result<LoadedConfig, LoadErro
         return Err(LoadError::Invalid(problems));
     }
     let base = path.parent().unwrap_or(Path::new("."));
-    load_files(config, base)
+    load_files(config, base, plugins)
 }
 
 /// Applies `WEIR_LISTEN` (comma-separated), `WEIR_TLS_LISTEN`, `WEIR_ADMIN_LISTEN`,
@@ -154,8 +166,21 @@ fn resolve(base: &Path, file: &str) -> PathBuf {
     }
 }
 
-fn load_files(config: NodeConfig, base: &Path) -> Result<LoadedConfig, LoadError> {
+fn load_files(
+    config: NodeConfig,
+    base: &Path,
+    plugins: &Arc<PluginEngine>,
+) -> Result<LoadedConfig, LoadError> {
     let mut problems = Problems::default();
+    let mut chains = HashMap::new();
+    for (i, site) in config.bundle.sites.iter().enumerate() {
+        match load_chain(i, site, base, plugins) {
+            Ok(chain) => {
+                chains.insert(site.id.clone(), Arc::new(chain));
+            }
+            Err(more) => problems.extend(more),
+        }
+    }
     let mut certs = HashMap::new();
     let mut error_pages = HashMap::new();
     let mut pool_cas = HashMap::new();
@@ -205,7 +230,44 @@ fn load_files(config: NodeConfig, base: &Path) -> Result<LoadedConfig, LoadError
         error_pages,
         pool_cas,
         resolved,
+        chains,
     })
+}
+
+/// Reads, validates, compiles and initialises the plugins of site `i`.
+fn load_chain(
+    i: usize,
+    site: &Site,
+    base: &Path,
+    engine: &Arc<PluginEngine>,
+) -> Result<Chain, Problems> {
+    let mut problems = Problems::default();
+    let mut chain = Chain::default();
+    for (j, plugin) in site.plugins.iter().enumerate() {
+        let at = |key: &str| format!("site[{i}].plugin[{j}].{key}");
+        let bytes = match std::fs::read(resolve(base, &plugin.source)) {
+            Ok(b) => b,
+            Err(e) => {
+                problems.push(at("source"), format!("cannot read {}: {e}", plugin.source));
+                continue;
+            }
+        };
+        let (version, component) = match engine.component(&bytes) {
+            Ok(c) => c,
+            Err(e) => {
+                problems.push(at("source"), format!("{}: {e}", plugin.source));
+                continue;
+            }
+        };
+        match LoadedPlugin::load(engine, &component, &version, &site.tenant, &site.id, plugin) {
+            Ok(p) => chain.plugins.push(p),
+            Err(message) => problems.push(
+                format!("site[{i}].plugin[{j}]"),
+                format!("plugin `{}`: {message}", plugin.name),
+            ),
+        }
+    }
+    problems.into_result().map(|()| chain)
 }
 
 /// Resolves every backend address once (names through the system resolver; a reload
@@ -323,7 +385,8 @@ mod tests {
             "#,
         )
         .expect("write");
-        let err = load(&path, &Overrides::default()).expect_err("must fail");
+        let engine = PluginEngine::new(crate::metrics::Metrics::new()).expect("engine");
+        let err = load(&path, &Overrides::default(), &engine).expect_err("must fail");
         let text = err.to_string();
         assert!(
             text.contains("site[0].error_page: cannot read nope.html"),

@@ -20,6 +20,10 @@ pub struct Metrics {
     pub rate_limited: IntCounterVec,
     /// Requests in flight on this node.
     pub in_flight: IntGauge,
+    /// Plugin failures by tenant, plugin, version and reason.
+    pub plugin_failures: IntCounterVec,
+    /// Counters plugins increment through the host's `metric-incr`.
+    pub plugin_metric: IntCounterVec,
     backend_healthy: IntGaugeVec,
     backend_available: IntGaugeVec,
     backend_in_flight: IntGaugeVec,
@@ -76,6 +80,18 @@ impl Metrics {
                 "weir_upstream_errors_total",
                 "Upstream failures by pool, backend and kind",
                 &["pool", "backend", "kind"],
+            ),
+            plugin_failures: counter(
+                &registry,
+                "weir_plugin_failures_total",
+                "Plugin failures by tenant, plugin, version and reason",
+                &["tenant", "plugin", "version", "reason"],
+            ),
+            plugin_metric: counter(
+                &registry,
+                "weir_plugin_metric_total",
+                "Counters incremented by plugins",
+                &["tenant", "plugin", "name"],
             ),
             rate_limited: counter(
                 &registry,

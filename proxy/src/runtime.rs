@@ -13,11 +13,15 @@ use std::collections::HashMap;
 use std::sync::Arc;
 use weir_bundle::{split_host_port, ProxySettings};
 
-/// One site at run time. (The tenant's plugin chain will hang here.)
+/// One site at run time.
 #[derive(Debug)]
 pub struct SiteRuntime {
     /// Site id.
     pub id: String,
+    /// Owning tenant.
+    pub tenant: String,
+    /// The tenant's plugin chain for this site.
+    pub chain: Arc<crate::plugin_host::Chain>,
     /// The pool traffic goes to first.
     pub pool: String,
     /// Maintenance page HTML, if configured.
@@ -131,6 +135,8 @@ impl Runtime {
                 });
                 Arc::new(SiteRuntime {
                     id: s.id.clone(),
+                    tenant: s.tenant.clone(),
+                    chain: loaded.chains.get(&s.id).cloned().unwrap_or_default(),
                     pool: s.pool.clone(),
                     error_page: loaded.error_pages.get(&s.id).cloned(),
                     retry_after_s: s.retry_after_s,
@@ -165,14 +171,15 @@ impl Runtime {
         self.sites.iter().find(|s| s.id == id)
     }
 
-    /// Picks a backend for a request to `site`: its pool, then the backup chain. Backends in
-    /// `tried` are skipped. Returns the pool id with the backend.
+    /// Picks a backend for a request to `site`: its pool (or `route_to`, when a plugin chose
+    /// one), then the backup chain. Backends in `tried` are skipped.
     pub fn pick(
         &self,
         site: &SiteRuntime,
+        route_to: Option<&str>,
         tried: &[Arc<BackendState>],
     ) -> Option<(Arc<PoolState>, Arc<BackendState>)> {
-        let mut pool_id = Some(site.pool.as_str());
+        let mut pool_id = Some(route_to.unwrap_or(site.pool.as_str()));
         // Validation forbids backup loops; the bound is a second guard.
         for _ in 0..=self.pools.len() {
             let pool = self.pools.get(pool_id?)?;
@@ -243,11 +250,11 @@ mod tests {
         let rt = runtime(TWO_POOLS);
         let site = Arc::clone(rt.site("shop").expect("site"));
         rt.pools["web"].backends[0].eject(60_000);
-        let (pool, backend) = rt.pick(&site, &[]).expect("backup serves");
+        let (pool, backend) = rt.pick(&site, None, &[]).expect("backup serves");
         assert_eq!(pool.id, "dr");
         assert_eq!(backend.addr, "127.0.0.1:2");
         rt.pools["dr"].backends[0].set_draining(true);
-        assert!(rt.pick(&site, &[]).is_none());
+        assert!(rt.pick(&site, None, &[]).is_none());
     }
 
     #[test]

@@ -4,12 +4,12 @@
 //! |---|---|
 //! | `new_ctx` | takes the config snapshot in force; the request keeps it to the end, so a reload never changes a request half-way |
 //! | `early_request_filter` | sets the client read timeout, checks the header size (431), resolves the site by Host / `:authority`, applies the site's rate limit; refusals are recorded, not yet sent |
-//! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431. (The tenant's plugin chain will run here.) |
+//! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431; then runs the site's plugin chain (`on-request`): header edits, route-to, rewrite, or an early answer / redirect; a failing plugin gives 503 (or is skipped under `fail_open`) |
 //! | `upstream_peer` | picks a backend: the site's pool, then its backup chain, skipping backends that are ejected, down, drained or already tried by this request |
 //! | `fail_to_connect` | passive check: ejects the backend for `eject_ms`; the request is retried elsewhere (nothing was sent) |
 //! | `upstream_request_filter` | adds `X-Forwarded-For` and `X-Forwarded-Proto` |
 //! | `error_while_proxy` | retries idempotent requests whose body was buffered and whose response has not started |
-//! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend |
+//! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend; then the chain's `on-response` (reverse order) edits the head |
 //! | `fail_to_proxy` | answers with Weir's pages: the site's maintenance page with 503 + `Retry-After` when no backend is left, 408 for a slow client, 502/504 for upstream failures |
 //! | `logging` | metrics and one JSON access-log line |
 
@@ -17,6 +17,7 @@ use crate::backend::{BackendState, InFlight};
 use crate::balancer::PoolState;
 use crate::metrics::status_class;
 use crate::pages::page;
+use crate::plugin_host::{ChainStop, HeaderOp};
 use crate::runtime::{Runtime, SiteRuntime};
 use crate::state::Shared;
 use async_trait::async_trait;
@@ -29,6 +30,9 @@ use pingora::{Error, ErrorSource, ErrorType, Result};
 use std::net::IpAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use weir_sdk_wit::bindings::weir::plugin::types::{
+    Hooks, Reply, Request as PluginRequest, Response as PluginResponse, TlsInfo,
+};
 
 /// Weir's [`ProxyHttp`] implementation.
 #[derive(Debug)]
@@ -55,6 +59,9 @@ pub struct RequestCtx {
     tried: Vec<Arc<BackendState>>,
     current: Option<(Arc<PoolState>, InFlight)>,
     no_backend: bool,
+    route_to: Option<String>,
+    plugin_request: Option<PluginRequest>,
+    plugin_failed: bool,
     _in_flight: NodeInFlight,
 }
 
@@ -124,7 +131,103 @@ async fn send_page(
     Ok(())
 }
 
+/// Header name/value pairs as plugins see them (values that are not UTF-8 are made lossy).
+fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
+    headers
+        .iter()
+        .map(|(k, v)| {
+            (
+                k.as_str().to_string(),
+                String::from_utf8_lossy(v.as_bytes()).into_owned(),
+            )
+        })
+        .collect()
+}
+
+/// The request as the site's plugins see it.
+fn plugin_request(session: &Session, ctx: &RequestCtx, site: &SiteRuntime) -> PluginRequest {
+    let req = session.req_header();
+    let host = request_host(req).unwrap_or_default();
+    let host = host
+        .rsplit_once(':')
+        .filter(|(_, p)| p.bytes().all(|b| b.is_ascii_digit()))
+        .map_or(host, |(h, _)| h);
+    let tls = session
+        .digest()
+        .and_then(|d| d.ssl_digest.as_ref())
+        .map(|ssl| TlsInfo {
+            version: ssl.version.to_string(),
+            sni: None,
+        });
+    PluginRequest {
+        method: req.method.as_str().to_string(),
+        scheme: if tls.is_some() { "https" } else { "http" }.to_string(),
+        host: host.to_ascii_lowercase(),
+        path: req.uri.path().to_string(),
+        query: req.uri.query().unwrap_or_default().to_string(),
+        headers: header_pairs(&req.headers),
+        client_ip: ctx.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
+        country: None,
+        tls,
+        site_id: site.id.clone(),
+        tenant_id: site.tenant.clone(),
+    }
+}
+
+fn apply_request_op(req: &mut RequestHeader, op: &HeaderOp) -> Result<()> {
+    match op {
+        HeaderOp::Set(name, value) => req.insert_header(name.clone(), value.as_str()),
+        HeaderOp::Remove(name) => {
+            req.remove_header(name.as_str());
+            Ok(())
+        }
+    }
+}
+
+/// Sends a plugin's own answer.
+async fn send_reply(session: &mut Session, reply: Reply) -> Result<()> {
+    let mut resp = ResponseHeader::build(reply.status, Some(reply.headers.len() + 1))?;
+    for (name, value) in &reply.headers {
+        resp.insert_header(name.clone(), value.as_str())?;
+    }
+    resp.insert_header("content-length", reply.body.len().to_string())?;
+    let head_only = session.req_header().method == http::Method::HEAD || reply.body.is_empty();
+    session
+        .write_response_header(Box::new(resp), head_only)
+        .await?;
+    if !head_only {
+        session
+            .write_response_body(Some(Bytes::from(reply.body)), true)
+            .await?;
+    }
+    Ok(())
+}
+
 impl WeirProxy {
+    /// Answers a request the plugin chain stopped: its reply, its redirect, or 503.
+    async fn answer_stop(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        stop: ChainStop,
+    ) -> Result<()> {
+        match stop {
+            ChainStop::Respond(reply) => send_reply(session, reply).await,
+            ChainStop::Redirect(status, location) => {
+                let reply = Reply {
+                    status,
+                    headers: vec![("location".into(), location)],
+                    body: Vec::new(),
+                };
+                send_reply(session, reply).await
+            }
+            ChainStop::Failed { .. } => {
+                ctx.plugin_failed = true;
+                send_page(session, 503, page(503), None).await
+            }
+        }
+    }
+
     fn count_upstream_error(&self, ctx: &RequestCtx, kind: &str) {
         if let Some((pool, flight)) = &ctx.current {
             self.shared
@@ -150,6 +253,9 @@ impl ProxyHttp for WeirProxy {
             tried: Vec::new(),
             current: None,
             no_backend: false,
+            route_to: None,
+            plugin_request: None,
+            plugin_failed: false,
             _in_flight: NodeInFlight::new(&self.shared.metrics.in_flight),
         }
     }
@@ -189,19 +295,53 @@ impl ProxyHttp for WeirProxy {
     }
 
     async fn request_filter(&self, session: &mut Session, ctx: &mut RequestCtx) -> Result<bool> {
-        let Some(refusal) = ctx.refusal else {
+        if let Some(refusal) = ctx.refusal {
+            let (status, retry_after) = match refusal {
+                Refusal::UnknownSite => (404, None),
+                Refusal::RateLimited { retry_after_s } => (429, Some(retry_after_s)),
+                Refusal::HeaderTooLarge => (431, None),
+            };
+            if status == 431 {
+                session.set_keepalive(None);
+            }
+            send_page(session, status, page(status), retry_after).await?;
+            return Ok(true);
+        }
+        let Some(site) = ctx.site.clone() else {
             return Ok(false);
         };
-        let (status, retry_after) = match refusal {
-            Refusal::UnknownSite => (404, None),
-            Refusal::RateLimited { retry_after_s } => (429, Some(retry_after_s)),
-            Refusal::HeaderTooLarge => (431, None),
-        };
-        if status == 431 {
-            session.set_keepalive(None);
+        let wants_request = site.chain.wants(Hooks::REQUEST);
+        if !wants_request && !site.chain.wants(Hooks::RESPONSE) {
+            return Ok(false);
         }
-        send_page(session, status, page(status), retry_after).await?;
-        Ok(true)
+        let mut view = plugin_request(session, ctx, &site);
+        if wants_request {
+            let runtime = Arc::clone(&ctx.runtime);
+            match site
+                .chain
+                .on_request(&mut view, |pool| runtime.pools.contains_key(pool))
+            {
+                Ok(edits) => {
+                    let req = session.req_header_mut();
+                    for op in &edits.headers {
+                        apply_request_op(req, op)?;
+                    }
+                    if let Some(path) = &edits.rewrite_path {
+                        let uri = http::Uri::try_from(path.as_str()).map_err(|e| {
+                            Error::because(ErrorType::InternalError, "plugin rewrite", e)
+                        })?;
+                        req.set_uri(uri);
+                    }
+                    ctx.route_to = edits.route_to;
+                }
+                Err(stop) => {
+                    self.answer_stop(session, ctx, stop).await?;
+                    return Ok(true);
+                }
+            }
+        }
+        ctx.plugin_request = Some(view);
+        Ok(false)
     }
 
     async fn upstream_peer(
@@ -214,7 +354,8 @@ impl ProxyHttp for WeirProxy {
         };
         // Release the previous attempt's backend before choosing again.
         ctx.current = None;
-        let Some((pool, backend)) = ctx.runtime.pick(&site, &ctx.tried) else {
+        let Some((pool, backend)) = ctx.runtime.pick(&site, ctx.route_to.as_deref(), &ctx.tried)
+        else {
             ctx.no_backend = true;
             return Error::e_explain(
                 ErrorType::Custom("no backend available"),
@@ -282,7 +423,10 @@ impl ProxyHttp for WeirProxy {
     ) -> Box<Error> {
         self.count_upstream_error(ctx, "proxy");
         let mut e = e.more_context(format!("peer: {peer}"));
-        let retry = session.req_header().method.is_idempotent()
+        // A client that went away is not a reason to try another backend.
+        let retry = !ctx.plugin_failed
+            && *e.esource() != ErrorSource::Downstream
+            && session.req_header().method.is_idempotent()
             && !session.as_ref().retry_buffer_truncated()
             && session.response_written().is_none();
         e.set_retry(retry);
@@ -303,7 +447,42 @@ impl ProxyHttp for WeirProxy {
                 tracing::warn!(pool = %pool.id, backend = %flight.backend().addr, status, "passive check: backend ejected");
             }
         }
-        Ok(())
+        let (Some(site), Some(view)) = (&ctx.site, &ctx.plugin_request) else {
+            return Ok(());
+        };
+        if !site.chain.wants(Hooks::RESPONSE) {
+            return Ok(());
+        }
+        let mut resp = PluginResponse {
+            status,
+            headers: header_pairs(&upstream_response.headers),
+        };
+        match site.chain.on_response(view, &mut resp) {
+            Ok(edits) => {
+                for op in &edits.headers {
+                    match op {
+                        HeaderOp::Set(name, value) => {
+                            upstream_response.insert_header(name.clone(), value.as_str())?;
+                        }
+                        HeaderOp::Remove(name) => {
+                            upstream_response.remove_header(name.as_str());
+                        }
+                    }
+                }
+                if let Some(status) = edits.status {
+                    upstream_response.set_status(status)?;
+                }
+                Ok(())
+            }
+            Err(stop) => {
+                ctx.plugin_failed = true;
+                let reason = match stop {
+                    ChainStop::Failed { plugin, reason } => format!("plugin {plugin}: {reason}"),
+                    other => format!("{other:?}"),
+                };
+                Error::e_explain(ErrorType::HTTPStatus(503), reason)
+            }
+        }
     }
 
     async fn fail_to_proxy(

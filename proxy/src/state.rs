@@ -3,6 +3,7 @@
 
 use crate::loader::{load, LoadError, Overrides};
 use crate::metrics::Metrics;
+use crate::plugin_host::PluginEngine;
 use crate::runtime::Runtime;
 use crate::tls::SniResolver;
 use arc_swap::ArcSwap;
@@ -18,6 +19,8 @@ pub struct Shared {
     pub metrics: Metrics,
     /// Certificates for TLS listeners.
     pub sni: Arc<SniResolver>,
+    /// The wasm engine plugins run on.
+    pub plugins: Arc<PluginEngine>,
     config_path: PathBuf,
     overrides: Overrides,
     reload_lock: Mutex<()>,
@@ -25,12 +28,18 @@ pub struct Shared {
 
 impl Shared {
     /// State for the config at `config_path`, starting with `runtime`.
-    pub fn new(config_path: PathBuf, overrides: Overrides, runtime: Runtime) -> Self {
+    pub fn new(
+        config_path: PathBuf,
+        overrides: Overrides,
+        runtime: Runtime,
+        plugins: Arc<PluginEngine>,
+    ) -> Self {
         let sni = Arc::new(SniResolver::default());
         sni.set(&runtime.certs);
         Shared {
             runtime: ArcSwap::from_pointee(runtime),
-            metrics: Metrics::new(),
+            metrics: plugins.metrics.clone(),
+            plugins,
             sni,
             config_path,
             overrides,
@@ -48,7 +57,7 @@ impl Shared {
     /// generation.
     pub fn reload(&self) -> Result<u64, LoadError> {
         let _one_at_a_time = self.reload_lock.lock();
-        let loaded = load(&self.config_path, &self.overrides)?;
+        let loaded = load(&self.config_path, &self.overrides, &self.plugins)?;
         let old = self.runtime();
         let listeners_changed = loaded.config.proxy.listen != old.settings.listen
             || loaded.config.proxy.tls_listen != old.settings.tls_listen

@@ -1,7 +1,8 @@
 //! A small real HTTP/1.1 server with keep-alive whose answers tests steer at run time:
 //! status, delay, health-check status. It answers with its name in the body and in
-//! `x-backend`, echoes `x-forwarded-for`/`x-forwarded-proto`, honours `?sleep_ms=N`, and can be
-//! killed (every connection cut at once) and restarted on the same port.
+//! `x-backend`, honours `?sleep_ms=N`, and can be
+//! killed (every connection cut at once) and restarted on the same port. Every `x-…` request
+//! header comes back as `x-seen-…`.
 
 use parking_lot::Mutex;
 use std::net::SocketAddr;
@@ -195,19 +196,19 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, inner: &I
         let request_line = lines.next().unwrap_or_default().to_string();
         let mut content_length = 0usize;
         let mut close = false;
-        let mut xff = String::new();
-        let mut xfp = String::new();
+        let mut echoed = String::new();
         for line in lines {
             let Some((k, v)) = line.split_once(':') else {
                 continue;
             };
-            let v = v.trim();
-            match k.trim().to_ascii_lowercase().as_str() {
+            let (k, v) = (k.trim().to_ascii_lowercase(), v.trim());
+            match k.as_str() {
                 "content-length" => content_length = v.parse().unwrap_or(0),
                 "connection" => close = v.eq_ignore_ascii_case("close"),
-                "x-forwarded-for" => xff = v.to_string(),
-                "x-forwarded-proto" => xfp = v.to_string(),
                 _ => {}
+            }
+            if let Some(rest) = k.strip_prefix("x-") {
+                echoed.push_str(&format!("x-seen-{rest}: {v}\r\n"));
             }
         }
         let mut rest = buf.split_off(head_end);
@@ -240,7 +241,7 @@ async fn serve_connection<S: AsyncRead + AsyncWrite + Unpin>(mut s: S, inner: &I
             )
         };
         let response = format!(
-            "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nx-backend: {}\r\nx-seen-forwarded-for: {xff}\r\nx-seen-forwarded-proto: {xfp}\r\n{}\r\n{body}",
+            "HTTP/1.1 {status} X\r\ncontent-type: text/plain\r\ncontent-length: {}\r\nx-backend: {}\r\n{echoed}{}\r\n{body}",
             body.len(),
             inner.name,
             if close { "connection: close\r\n" } else { "" },

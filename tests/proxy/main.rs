@@ -7,6 +7,7 @@ mod failover;
 mod health;
 mod lifecycle;
 mod limits;
+mod plugins;
 mod serving;
 mod tls;
 

@@ -1,0 +1,199 @@
+//! A site's plugin chain. On a request, plugins run in chain order and each sees the request
+//! as the plugins before it left it; an early answer stops the chain. On a response head they
+//! run in reverse order (the first plugin has the last word, as with middleware). Plugins that
+//! did not ask for a hook are skipped. A failure stops the chain unless the plugin's policy is
+//! `fail_open`.
+
+use super::actions::{check_request_actions, check_response_actions};
+use super::instance::{FailureReason, LoadedPlugin};
+use std::sync::Arc;
+use weir_bundle::FailurePolicy;
+use weir_sdk_wit::bindings::weir::plugin::types::{
+    Hooks, Reply, Request, RequestAction, Response, ResponseAction,
+};
+
+/// One header edit to replay on the real request or response.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HeaderOp {
+    /// Replace every value of the header with this one.
+    Set(String, String),
+    /// Remove the header.
+    Remove(String),
+}
+
+/// What the chain changed on a request that goes on to a backend.
+#[derive(Debug, Default)]
+pub struct RequestEdits {
+    /// Header edits, in order.
+    pub headers: Vec<HeaderOp>,
+    /// The pool a plugin routed to.
+    pub route_to: Option<String>,
+    /// The new path (and query) a plugin set.
+    pub rewrite_path: Option<String>,
+}
+
+/// What the chain changed on a response head.
+#[derive(Debug, Default)]
+pub struct ResponseEdits {
+    /// Header edits, in order.
+    pub headers: Vec<HeaderOp>,
+    /// A new status.
+    pub status: Option<u16>,
+}
+
+/// Why the chain stopped the request.
+#[derive(Debug)]
+pub enum ChainStop {
+    /// A plugin answered.
+    Respond(Reply),
+    /// A plugin redirected: status and location.
+    Redirect(u16, String),
+    /// A plugin failed under `fail_closed` or `reload`.
+    Failed {
+        /// The plugin's name.
+        plugin: String,
+        /// Why.
+        reason: FailureReason,
+    },
+}
+
+/// The plugins of one site, in order.
+#[derive(Debug, Default)]
+pub struct Chain {
+    /// The plugins.
+    pub plugins: Vec<Arc<LoadedPlugin>>,
+}
+
+fn apply_header(headers: &mut Vec<(String, String)>, op: &HeaderOp) {
+    match op {
+        HeaderOp::Set(name, value) => {
+            headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name));
+            headers.push((name.to_ascii_lowercase(), value.clone()));
+        }
+        HeaderOp::Remove(name) => headers.retain(|(k, _)| !k.eq_ignore_ascii_case(name)),
+    }
+}
+
+impl Chain {
+    /// True when some plugin wants `hook`.
+    pub fn wants(&self, hook: Hooks) -> bool {
+        self.plugins.iter().any(|p| p.hooks.contains(hook))
+    }
+
+    /// Runs `on-request` through the chain, updating `req` as it goes.
+    pub fn on_request(
+        &self,
+        req: &mut Request,
+        pool_exists: impl Fn(&str) -> bool,
+    ) -> Result<RequestEdits, ChainStop> {
+        let mut edits = RequestEdits::default();
+        for plugin in self
+            .plugins
+            .iter()
+            .filter(|p| p.hooks.contains(Hooks::REQUEST))
+        {
+            let view: &Request = req;
+            let result = plugin.call(
+                |store, bindings| bindings.weir_plugin_filter().call_on_request(store, view),
+                |actions| check_request_actions(actions, &pool_exists),
+            );
+            let actions = match result {
+                Ok(actions) => actions,
+                Err(f) if f.policy == FailurePolicy::FailOpen => continue,
+                Err(f) => {
+                    return Err(ChainStop::Failed {
+                        plugin: plugin.meta.name.clone(),
+                        reason: f.reason,
+                    })
+                }
+            };
+            for action in actions {
+                match action {
+                    RequestAction::SetHeader((name, value)) => {
+                        let op = HeaderOp::Set(name, value);
+                        apply_header(&mut req.headers, &op);
+                        edits.headers.push(op);
+                    }
+                    RequestAction::RemoveHeader(name) => {
+                        let op = HeaderOp::Remove(name);
+                        apply_header(&mut req.headers, &op);
+                        edits.headers.push(op);
+                    }
+                    RequestAction::Respond(reply) => return Err(ChainStop::Respond(reply)),
+                    RequestAction::Redirect((status, location)) => {
+                        return Err(ChainStop::Redirect(status, location))
+                    }
+                    RequestAction::RouteTo(pool) => edits.route_to = Some(pool),
+                    RequestAction::RewritePath(path) => {
+                        match path.split_once('?') {
+                            Some((p, q)) => {
+                                req.path = p.to_string();
+                                req.query = q.to_string();
+                            }
+                            None => {
+                                req.path = path.clone();
+                                req.query.clear();
+                            }
+                        }
+                        edits.rewrite_path = Some(path);
+                    }
+                }
+            }
+        }
+        Ok(edits)
+    }
+
+    /// Runs `on-response` through the chain in reverse order, updating `resp` as it goes.
+    pub fn on_response(
+        &self,
+        req: &Request,
+        resp: &mut Response,
+    ) -> Result<ResponseEdits, ChainStop> {
+        let mut edits = ResponseEdits::default();
+        for plugin in self
+            .plugins
+            .iter()
+            .rev()
+            .filter(|p| p.hooks.contains(Hooks::RESPONSE))
+        {
+            let view: &Response = resp;
+            let result = plugin.call(
+                |store, bindings| {
+                    bindings
+                        .weir_plugin_filter()
+                        .call_on_response(store, req, view)
+                },
+                |actions| check_response_actions(actions),
+            );
+            let actions = match result {
+                Ok(actions) => actions,
+                Err(f) if f.policy == FailurePolicy::FailOpen => continue,
+                Err(f) => {
+                    return Err(ChainStop::Failed {
+                        plugin: plugin.meta.name.clone(),
+                        reason: f.reason,
+                    })
+                }
+            };
+            for action in actions {
+                match action {
+                    ResponseAction::SetHeader((name, value)) => {
+                        let op = HeaderOp::Set(name, value);
+                        apply_header(&mut resp.headers, &op);
+                        edits.headers.push(op);
+                    }
+                    ResponseAction::RemoveHeader(name) => {
+                        let op = HeaderOp::Remove(name);
+                        apply_header(&mut resp.headers, &op);
+                        edits.headers.push(op);
+                    }
+                    ResponseAction::SetStatus(status) => {
+                        resp.status = status;
+                        edits.status = Some(status);
+                    }
+                }
+            }
+        }
+        Ok(edits)
+    }
+}

@@ -1,0 +1,345 @@
+//! Plugins through the real proxy: header edits, chain order, early answers, route-to and
+//! rewrite; every failure (deadline, memory, trap, invalid action, huge output) under every
+//! policy; init errors at config check; tenant isolation; hot reload of a plugin.
+
+use crate::{count_from, node};
+use std::time::{Duration, Instant};
+use weir_testkit::{hammer, Backend, Node};
+
+/// Path of a built plugin component.
+fn dist(name: &str) -> String {
+    format!("{}/plugins/dist/{name}.wasm", env!("CARGO_MANIFEST_DIR"))
+}
+
+/// `[[site.plugin]]` TOML.
+fn plugin(name: &str, source: &str, extra: &str) -> String {
+    format!(
+        "[[site.plugin]]\nname = \"{name}\"\nsource = \"{}\"\n{extra}\n",
+        dist(source)
+    )
+}
+
+/// One site `shop` (tenant `acme`) over `backend` with the given plugin tables.
+fn site_with(backend: &Backend, plugins: &str) -> String {
+    format!(
+        "[[site]]\nid = \"shop\"\ntenant = \"acme\"\nhosts = [\"shop.test\"]\npool = \"web\"\n{plugins}\n\
+         [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n",
+        backend.addr()
+    )
+}
+
+async fn get(n: &Node, path: &str) -> reqwest::Response {
+    n.client(&["shop.test"])
+        .get(n.url("shop.test", path))
+        .send()
+        .await
+        .expect("request")
+}
+
+async fn metrics(n: &Node) -> String {
+    reqwest::get(n.admin_url("/metrics"))
+        .await
+        .expect("metrics")
+        .text()
+        .await
+        .expect("body")
+}
+
+#[tokio::test]
+async fn header_edits_reach_the_backend_and_the_chain_runs_in_order() {
+    let b = Backend::start("b").await;
+    let plugins = plugin("first", "header-setter", "config = { name = \"a\" }")
+        + &plugin("second", "header-setter", "config = { name = \"b\" }");
+    let n = node().start(&site_with(&b, &plugins)).await;
+    let resp = get(&n, "/").await;
+    assert_eq!(resp.status(), 200);
+    let h = resp.headers();
+    assert_eq!(h["x-seen-plugin-a"], "1");
+    assert_eq!(h["x-seen-plugin-b"], "1");
+    assert_eq!(
+        h["x-seen-chain"], "a,b",
+        "the second plugin sees the first one's edit"
+    );
+    assert_eq!(h["x-plugin-a"], "seen", "response hooks edit the response");
+    assert_eq!(h["x-plugin-b"], "seen");
+}
+
+#[tokio::test]
+async fn an_early_answer_stops_the_chain_and_never_reaches_the_backend() {
+    let b = Backend::start("b").await;
+    let plugins = plugin(
+        "gate",
+        "early-responder",
+        "config = { prefix = \"/blocked\" }",
+    ) + &plugin("after", "header-setter", "config = { name = \"after\" }");
+    let n = node().start(&site_with(&b, &plugins)).await;
+    let resp = get(&n, "/blocked/x").await;
+    assert_eq!(resp.status(), 418);
+    assert_eq!(resp.text().await.expect("body"), "answered by the plugin\n");
+    assert_eq!(b.hits(), 0);
+    let resp = get(&n, "/open").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-seen-plugin-after"], "1");
+}
+
+#[tokio::test]
+async fn plugins_route_to_another_pool_and_rewrite_the_path() {
+    let main = Backend::start("main").await;
+    let canary = Backend::start("canary").await;
+    let body = format!(
+        "[[site]]\nid = \"shop\"\nhosts = [\"shop.test\"]\npool = \"web\"\n{}\n\
+         [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n\
+         [[pool]]\nid = \"canary\"\n[[pool.backend]]\naddr = \"{}\"\n",
+        plugin(
+            "router",
+            "header-setter",
+            "config = { name = \"r\", route_to = \"canary\", rewrite_path = \"/v2/items?x=1\" }"
+        ),
+        main.addr(),
+        canary.addr()
+    );
+    let n = node().start(&body).await;
+    let resp = get(&n, "/items").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(
+        resp.text().await.expect("body"),
+        "canary /v2/items?x=1 body=0\n"
+    );
+    assert_eq!(main.hits(), 0);
+}
+
+#[tokio::test]
+async fn a_runaway_loop_is_stopped_at_its_deadline() {
+    let b = Backend::start("b").await;
+    let closed = node()
+        .start(&site_with(
+            &b,
+            &plugin("spin", "infinite-loop", "deadline_ms = 20"),
+        ))
+        .await;
+    let started = Instant::now();
+    let resp = get(&closed, "/").await;
+    let took = started.elapsed();
+    assert_eq!(resp.status(), 503);
+    assert!(
+        took < Duration::from_millis(500),
+        "the loop ran {took:?} with a 20 ms deadline"
+    );
+    assert!(metrics(&closed).await.contains("reason=\"deadline\""));
+    assert_eq!(b.hits(), 0);
+
+    let open = node()
+        .start(&site_with(
+            &b,
+            &plugin(
+                "spin",
+                "infinite-loop",
+                "deadline_ms = 20\non_error = \"fail_open\"",
+            ),
+        ))
+        .await;
+    let out = hammer(
+        &open.client(&["shop.test"]),
+        &open.url("shop.test", "/"),
+        10,
+        2,
+    )
+    .await;
+    assert!(
+        out.iter().all(|o| o.is_success()),
+        "fail_open skips the plugin: {out:?}"
+    );
+}
+
+#[tokio::test]
+async fn a_memory_hog_hits_its_limit_and_the_proxy_stays_small() {
+    let b = Backend::start("b").await;
+    let n = node()
+        .start(&site_with(
+            &b,
+            &plugin("hog", "memory-hog", "memory_mb = 32\ndeadline_ms = 1000"),
+        ))
+        .await;
+    for _ in 0..5 {
+        assert_eq!(get(&n, "/").await.status(), 503);
+    }
+    assert!(
+        metrics(&n).await.contains("reason=\"memory\""),
+        "{}",
+        n.log()
+    );
+    let rss_mib = n.rss_kib() / 1024;
+    assert!(rss_mib < 400, "proxy RSS grew to {rss_mib} MiB");
+}
+
+#[tokio::test]
+async fn traps_follow_each_policy() {
+    let b = Backend::start("b").await;
+    let closed = node()
+        .start(&site_with(&b, &plugin("t", "trapper", "")))
+        .await;
+    assert_eq!(get(&closed, "/boom").await.status(), 503);
+    assert_eq!(
+        get(&closed, "/ok").await.status(),
+        200,
+        "a fresh instance serves the next request"
+    );
+    assert!(metrics(&closed).await.contains("reason=\"trap\""));
+
+    let open = node()
+        .start(&site_with(
+            &b,
+            &plugin("t", "trapper", "on_error = \"fail_open\""),
+        ))
+        .await;
+    assert_eq!(get(&open, "/boom").await.status(), 200);
+
+    let reload = node()
+        .start(&site_with(
+            &b,
+            &plugin("t", "trapper", "on_error = \"reload\""),
+        ))
+        .await;
+    assert_eq!(get(&reload, "/boom").await.status(), 503);
+    assert_eq!(
+        get(&reload, "/ok").await.status(),
+        200,
+        "reload brings a fresh instance"
+    );
+    // Failing again and again makes it back off: the plugin is not even called then.
+    for _ in 0..3 {
+        assert_eq!(get(&reload, "/boom").await.status(), 503);
+    }
+    assert!(
+        metrics(&reload).await.contains("reason=\"backing_off\""),
+        "{}",
+        metrics(&reload).await
+    );
+    let log = reload.log();
+    assert!(
+        log.contains("plugin failed")
+            && log.contains("\"tenant\":\"acme\"")
+            && log.contains("\"plugin\":\"t\""),
+        "{log}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_actions_and_huge_output_are_failures() {
+    let b = Backend::start("b").await;
+    let n = node()
+        .start(&site_with(&b, &plugin("bad", "bad-action", "")))
+        .await;
+    for path in ["/status", "/header", "/route", "/after", "/redirect"] {
+        assert_eq!(get(&n, path).await.status(), 503, "{path}");
+    }
+    assert_eq!(get(&n, "/fine").await.status(), 200);
+    assert!(metrics(&n).await.contains("reason=\"invalid_action\""));
+    assert_eq!(b.hits(), 1);
+
+    let huge = node()
+        .start(&site_with(
+            &b,
+            &plugin("huge", "huge-output", "memory_mb = 64\ndeadline_ms = 1000"),
+        ))
+        .await;
+    assert_eq!(get(&huge, "/").await.status(), 503);
+    assert!(metrics(&huge).await.contains("reason=\"invalid_action\""));
+}
+
+#[tokio::test]
+async fn a_plugin_whose_init_fails_is_rejected_with_its_message() {
+    let b = Backend::start("b").await;
+    let err = node()
+        .try_start(&site_with(
+            &b,
+            &plugin("gate", "early-responder", "config = { prefix = \"nope\" }"),
+        ))
+        .await
+        .err()
+        .expect("must not start");
+    assert!(
+        err.contains("site[0].plugin[0]: plugin `gate`: init failed: prefix must start with '/'"),
+        "{err}"
+    );
+
+    let not_a_plugin = node()
+        .file("fake.wasm", b"\0asm\x01\0\0\0")
+        .try_start(&site_with(
+            &b,
+            "[[site.plugin]]\nname = \"fake\"\nsource = \"fake.wasm\"\n",
+        ))
+        .await
+        .err()
+        .expect("must not start");
+    assert!(not_a_plugin.contains("site[0].plugin[0].source: fake.wasm: this is a core WebAssembly module, not a component"), "{not_a_plugin}");
+}
+
+#[tokio::test]
+async fn a_failing_tenant_never_affects_another() {
+    let b = Backend::start("b").await;
+    let body = format!(
+        "[[site]]\nid = \"a\"\ntenant = \"tenant-a\"\nhosts = [\"a.test\"]\npool = \"web\"\n{}{}\n\
+         [[site]]\nid = \"b\"\ntenant = \"tenant-b\"\nhosts = [\"b.test\"]\npool = \"web\"\n{}\n\
+         [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n",
+        plugin("count", "kv-counter", "config = { key = \"hits\" }"),
+        plugin("t", "trapper", ""),
+        plugin("count", "kv-counter", "config = { key = \"hits\" }"),
+        b.addr()
+    );
+    let n = node().start(&body).await;
+    let a = n.client(&["a.test"]);
+    let bc = n.client(&["b.test"]);
+    for _ in 0..5 {
+        let r = a.get(n.url("a.test", "/ok")).send().await.expect("a");
+        assert_eq!(r.status(), 200);
+    }
+    let out = hammer(&a, &n.url("a.test", "/boom"), 20, 4).await;
+    assert!(
+        out.iter().all(|o| !o.is_success()),
+        "tenant A's trapper fails closed"
+    );
+    let out = hammer(&bc, &n.url("b.test", "/boom"), 20, 4).await;
+    assert!(
+        out.iter().all(|o| o.is_success()),
+        "tenant B is untouched: {out:?}"
+    );
+    let r = bc.get(n.url("b.test", "/")).send().await.expect("b");
+    // B's counter saw only B's 21 requests, although A counted 25 under the same key.
+    assert_eq!(r.headers()["x-seen-kv-count"], "21");
+}
+
+#[tokio::test]
+async fn hot_reload_swaps_a_plugin_with_no_failed_request() {
+    let b = Backend::start("b").await;
+    let n = node()
+        .start(&site_with(
+            &b,
+            &plugin("tag", "header-setter", "config = { name = \"v1\" }"),
+        ))
+        .await;
+    let client = n.client(&["shop.test"]);
+    let url = n.url("shop.test", "/");
+    let load = tokio::spawn({
+        let client = client.clone();
+        let url = url.clone();
+        async move { hammer(&client, &url, 600, 4).await }
+    });
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let text = std::fs::read_to_string(n.config_path()).expect("config");
+    std::fs::write(
+        n.config_path(),
+        text.replace("name = \"v1\"", "name = \"v2\""),
+    )
+    .expect("write");
+    n.signal("HUP");
+    let out = load.await.expect("load");
+    assert!(
+        out.iter().all(|o| o.is_success()),
+        "{} failed",
+        out.iter().filter(|o| !o.is_success()).count()
+    );
+    let resp = client.get(&url).send().await.expect("after");
+    assert_eq!(resp.headers()["x-seen-plugin-v2"], "1", "{}", n.log());
+    assert!(count_from(&out, "b") == out.len());
+}
