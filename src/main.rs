@@ -51,6 +51,101 @@ enum PluginCommand {
         /// The component.
         file: PathBuf,
     },
+    /// Start a new plugin crate from the template.
+    New {
+        /// The plugin's name (a-z, 0-9, '-').
+        name: String,
+        /// Directory to create it in (default: ./NAME).
+        #[arg(long)]
+        dir: Option<PathBuf>,
+    },
+    /// Build a plugin crate into a component (DIR/NAME.wasm) with the guest toolchain.
+    Build {
+        /// The crate directory.
+        dir: PathBuf,
+    },
+    /// Run a plugin's on-request on a sample request and print what it does.
+    Test {
+        /// The component.
+        file: PathBuf,
+        /// The sample request as JSON (method, host, path, query, headers, client_ip...).
+        #[arg(long)]
+        request: PathBuf,
+        /// The plugin's config as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+    },
+}
+
+const TEMPLATE_CARGO: &str = include_str!("../plugins/template/Cargo.toml");
+const TEMPLATE_LIB: &str = include_str!("../plugins/template/src/lib.rs");
+const GUEST_CARGO_CONFIG: &str = include_str!("../plugins/.cargo/config.toml");
+
+fn plugin_new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
+    let valid = (1..=63).contains(&name.len())
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-');
+    anyhow::ensure!(
+        valid,
+        "NAME must be 1-63 characters of a-z, 0-9 and '-' (got `{name}`)"
+    );
+    let dir = dir.unwrap_or_else(|| PathBuf::from(name));
+    anyhow::ensure!(!dir.exists(), "{} already exists", dir.display());
+    let sdk = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("plugins/sdk");
+    let cargo = TEMPLATE_CARGO
+        .replace("name = \"template\"", &format!("name = \"{name}\""))
+        .replace("path = \"../sdk\"", &format!("path = {:?}", sdk.display().to_string()))
+        + "\n# A workspace of its own, so it builds wherever it lives.\n[workspace]\n\n[profile.release]\nopt-level = \"s\"\nlto = true\ncodegen-units = 1\npanic = \"abort\"\nstrip = true\n";
+    std::fs::create_dir_all(dir.join("src"))
+        .with_context(|| format!("creating {}", dir.display()))?;
+    std::fs::create_dir_all(dir.join(".cargo"))?;
+    std::fs::write(dir.join("Cargo.toml"), cargo)?;
+    std::fs::write(dir.join("src/lib.rs"), TEMPLATE_LIB)?;
+    std::fs::write(dir.join(".cargo/config.toml"), GUEST_CARGO_CONFIG)?;
+    println!(
+        "created {} — edit src/lib.rs, then `weir plugin build {}`",
+        dir.display(),
+        dir.display()
+    );
+    Ok(())
+}
+
+fn plugin_build(dir: &std::path::Path) -> anyhow::Result<()> {
+    let manifest = std::fs::read_to_string(dir.join("Cargo.toml"))
+        .with_context(|| format!("reading {}/Cargo.toml", dir.display()))?;
+    let name = manifest
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("name = \"")?.strip_suffix('"'))
+        .context("Cargo.toml has no package name")?
+        .to_string();
+    let target = dir.join("target");
+    let status = std::process::Command::new("/usr/bin/cargo")
+        .args(["build", "--release"])
+        .current_dir(dir)
+        .env("RUSTC_BOOTSTRAP", "1")
+        .env("CARGO_TARGET_DIR", &target)
+        .status()
+        .context(
+            "running Debian's /usr/bin/cargo (install the guest toolchain with plugins/build.sh)",
+        )?;
+    anyhow::ensure!(status.success(), "the guest build failed");
+    let core = target.join(format!(
+        "wasm32-unknown-unknown/release/{}.wasm",
+        name.replace('-', "_")
+    ));
+    let bytes = std::fs::read(&core).with_context(|| format!("reading {}", core.display()))?;
+    let component = weir_sdk_wit::componentize(&bytes)?;
+    let out = dir.join(format!("{name}.wasm"));
+    std::fs::write(&out, &component)?;
+    println!(
+        "{}: {} bytes, sha256 {}",
+        out.display(),
+        component.len(),
+        weir_sdk_wit::sha256_hex(&component)
+    );
+    Ok(())
 }
 
 fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
@@ -68,6 +163,21 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
                 component.len(),
                 weir_sdk_wit::sha256_hex(&component)
             );
+        }
+        PluginCommand::New { name, dir } => plugin_new(&name, dir)?,
+        PluginCommand::Build { dir } => plugin_build(&dir)?,
+        PluginCommand::Test {
+            file,
+            request,
+            config,
+        } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let request = std::fs::read_to_string(&request)
+                .with_context(|| format!("reading {}", request.display()))?;
+            let out = weir_proxy::try_plugin(&bytes, &config, &request)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            println!("{out}");
         }
         PluginCommand::Check { file } => {
             let bytes =

@@ -8,6 +8,7 @@
 //! | PUT | `/pools/{pool}/backends/{addr}/weight` | body `{"weight": N}`, 0-10000, until the next reload |
 //! | POST | `/reload` | re-reads the config file (like SIGHUP) |
 //! | GET | `/metrics` | Prometheus text format |
+//! | GET | `/ready` | 200 once serving and listening for signals, 503 while starting or draining (no token needed) |
 
 use crate::backend::BackendState;
 use crate::state::Shared;
@@ -87,6 +88,7 @@ pub fn router(shared: Arc<Shared>) -> Router {
             Arc::clone(&shared),
             require_token,
         ))
+        .route("/ready", get(ready))
         .with_state(shared)
 }
 
@@ -141,6 +143,14 @@ async fn status(State(shared): State<Arc<Shared>>) -> Json<NodeStatus> {
         generation: runtime.generation,
         pools,
     })
+}
+
+async fn ready(State(shared): State<Arc<Shared>>) -> Response {
+    if shared.ready.load(std::sync::atomic::Ordering::Relaxed) {
+        (StatusCode::OK, "ready\n").into_response()
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, "not ready\n").into_response()
+    }
 }
 
 async fn metrics(State(shared): State<Arc<Shared>>) -> Response {

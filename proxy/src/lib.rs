@@ -15,6 +15,7 @@ mod logging;
 pub mod metrics;
 mod pages;
 mod plugin_host;
+mod plugin_try;
 mod rate_limit;
 mod runtime;
 mod service;
@@ -26,6 +27,7 @@ pub use loader::{load, LoadError, LoadedConfig, Overrides};
 pub use logging::init as init_logging;
 pub use metrics::Metrics;
 pub use plugin_host::PluginEngine;
+pub use plugin_try::try_plugin;
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;
@@ -79,6 +81,9 @@ fn bind_check(key: &'static str, addr: &str) -> Result<std::net::TcpListener, St
 /// start-up errors or after shutdown.
 pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
+    if let Err(e) = signals::install_early() {
+        tracing::warn!(error = %e, "cannot register signal handlers early");
+    }
     let plugins = PluginEngine::new(Metrics::new()).map_err(StartError::Plugins)?;
     let loaded = load(&config_path, &overrides, &plugins)?;
     let settings = loaded.config.proxy.clone();

@@ -5,6 +5,7 @@
 use crate::state::Shared;
 use async_trait::async_trait;
 use pingora::server::{ShutdownSignal, ShutdownSignalWatch};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use tokio::signal::unix::{signal, SignalKind};
@@ -28,6 +29,8 @@ impl ShutdownSignalWatch for SignalWatch {
             tracing::error!("cannot install signal handlers; stopping");
             return ShutdownSignal::FastShutdown;
         };
+        self.shared.ready.store(true, Ordering::Relaxed);
+        tracing::info!("ready");
         loop {
             tokio::select! {
                 _ = hup.recv() => {
@@ -39,6 +42,7 @@ impl ShutdownSignalWatch for SignalWatch {
                     }
                 }
                 _ = term.recv() => {
+                    self.shared.ready.store(false, Ordering::Relaxed);
                     exit_when_drained(Arc::clone(&self.shared));
                     return ShutdownSignal::GracefulTerminate;
                 }
@@ -47,6 +51,27 @@ impl ShutdownSignalWatch for SignalWatch {
             }
         }
     }
+}
+
+/// Registers Weir's handlers for SIGHUP, SIGTERM, SIGINT and SIGQUIT before anything else
+/// starts, so a signal that arrives while the node is starting cannot kill it with the
+/// default action (it is ignored until [`SignalWatch`] listens and `/ready` says so).
+pub fn install_early() -> std::io::Result<()> {
+    let rt = tokio::runtime::Builder::new_current_thread()
+        .enable_io()
+        .build()?;
+    rt.block_on(async {
+        for kind in [
+            SignalKind::hangup(),
+            SignalKind::terminate(),
+            SignalKind::interrupt(),
+            SignalKind::quit(),
+        ] {
+            // The handler stays registered after the stream is dropped.
+            drop(signal(kind)?);
+        }
+        Ok(())
+    })
 }
 
 /// Pingora waits its whole grace period after SIGTERM; this exits as soon as no request is

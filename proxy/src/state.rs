@@ -9,6 +9,7 @@ use crate::tls::SniResolver;
 use arc_swap::ArcSwap;
 use parking_lot::Mutex;
 use std::path::PathBuf;
+use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 
 /// The node's shared state.
@@ -21,6 +22,8 @@ pub struct Shared {
     pub sni: Arc<SniResolver>,
     /// The wasm engine plugins run on.
     pub plugins: Arc<PluginEngine>,
+    /// Serving and listening for signals (false while starting and while draining).
+    pub ready: AtomicBool,
     config_path: PathBuf,
     overrides: Overrides,
     reload_lock: Mutex<()>,
@@ -40,6 +43,7 @@ impl Shared {
             runtime: ArcSwap::from_pointee(runtime),
             metrics: plugins.metrics.clone(),
             plugins,
+            ready: AtomicBool::new(false),
             sni,
             config_path,
             overrides,

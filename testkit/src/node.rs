@@ -72,7 +72,7 @@ impl NodeBuilder {
     }
 
     /// Writes the config (`[proxy]` with free ports, then `body`) and starts the node; waits
-    /// until its admin API answers.
+    /// until its admin API says it is ready.
     pub async fn start(self, body: &str) -> Node {
         self.try_start(body)
             .await
@@ -124,9 +124,10 @@ impl NodeBuilder {
             if let Ok(Some(_)) = node.child.try_wait() {
                 return Err(node.log());
             }
-            if std::net::TcpStream::connect(node.admin).is_ok()
-                && std::net::TcpStream::connect(node.http).is_ok()
-            {
+            let ready = reqwest::get(node.admin_url("/ready"))
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            if ready {
                 return Ok(node);
             }
             if Instant::now() > deadline {

@@ -343,3 +343,85 @@ async fn hot_reload_swaps_a_plugin_with_no_failed_request() {
     assert_eq!(resp.headers()["x-seen-plugin-v2"], "1", "{}", n.log());
     assert!(count_from(&out, "b") == out.len());
 }
+
+/// Runs the `weir` binary with `args`: (success, stdout, stderr).
+fn weir(args: &[&str]) -> (bool, String, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_weir"))
+        .args(args)
+        .output()
+        .expect("run weir");
+    (
+        out.status.success(),
+        String::from_utf8_lossy(&out.stdout).to_string(),
+        String::from_utf8_lossy(&out.stderr).to_string(),
+    )
+}
+
+#[test]
+fn plugin_test_runs_a_plugin_on_a_sample_request() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let req = dir.path().join("req.json");
+    std::fs::write(
+        &req,
+        r#"{"path": "/blocked/page", "headers": [["User-Agent", "curl"]]}"#,
+    )
+    .expect("write");
+    let req = req.to_str().expect("utf-8 path");
+    let plugin = dist("early-responder");
+    let (ok, out, err) = weir(&[
+        "plugin",
+        "test",
+        &plugin,
+        "--request",
+        req,
+        "--config",
+        r#"{"prefix": "/blocked"}"#,
+    ]);
+    assert!(ok, "{err}");
+    assert!(
+        out.contains("respond 418") && out.contains("answered by the plugin"),
+        "{out}"
+    );
+
+    let (ok, _, err) = weir(&[
+        "plugin",
+        "test",
+        &plugin,
+        "--request",
+        req,
+        "--config",
+        r#"{"prefix": 1}"#,
+    ]);
+    assert!(!ok);
+    assert!(err.contains("init failed: invalid plugin config"), "{err}");
+
+    let (ok, out, err) = weir(&["plugin", "check", &plugin]);
+    assert!(ok, "{err}");
+    assert!(out.contains("ok, version"), "{out}");
+    let (ok, _, err) = weir(&["plugin", "check", req]);
+    assert!(!ok);
+    assert!(err.contains("not a WebAssembly component"), "{err}");
+}
+
+#[test]
+fn plugin_new_makes_a_crate_from_the_template() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("my-filter");
+    let target = target.to_str().expect("utf-8 path");
+    let (ok, out, err) = weir(&["plugin", "new", "my-filter", "--dir", target]);
+    assert!(ok, "{err}");
+    assert!(out.contains("weir plugin build"), "{out}");
+    let manifest = std::fs::read_to_string(format!("{target}/Cargo.toml")).expect("manifest");
+    assert!(
+        manifest.contains("name = \"my-filter\"") && manifest.contains("[workspace]"),
+        "{manifest}"
+    );
+    assert!(std::path::Path::new(&format!("{target}/src/lib.rs")).exists());
+    assert!(std::path::Path::new(&format!("{target}/.cargo/config.toml")).exists());
+    let (ok, _, err) = weir(&["plugin", "new", "Bad Name"]);
+    assert!(!ok);
+    assert!(err.contains("NAME must be"), "{err}");
+    let (ok, _, err) = weir(&["plugin", "new", "my-filter", "--dir", target]);
+    assert!(!ok);
+    assert!(err.contains("already exists"), "{err}");
+}
