@@ -44,6 +44,9 @@ export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target}
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 SERVERS=(weir nginx haproxy)
+# PLUGIN_BENCH=1 (bench/plugins.sh): Weir with 0, 1 and 4 noop plugins instead of the peers.
+PLUGIN_BENCH=${PLUGIN_BENCH:-0}
+[[ $PLUGIN_BENCH == 1 ]] && SERVERS=(weir weir-noop1 weir-noop4)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -204,11 +207,12 @@ EOF
     log "backend: nginx, 1 worker, $BODY_BYTES-byte body on 127.0.0.1:$BACKEND_PORT"
 }
 
+# start_weir NAME PLUGINS: a Weir node called NAME with PLUGINS noop plugins on its site.
 start_weir() {
-    local port admin
+    local name=${1:-weir} plugins=${2:-0} port admin i
     port=$(free_port)
     admin=$(free_port)
-    cat >"$TMP/weir.toml" <<EOF
+    cat >"$TMP/$name.toml" <<EOF
 [proxy]
 listen = ["127.0.0.1:$port"]
 admin_listen = "127.0.0.1:$admin"
@@ -219,16 +223,21 @@ access_log = false
 id = "bench"
 hosts = ["127.0.0.1", "localhost"]
 pool = "web"
+EOF
+    for ((i = 0; i < plugins; i++)); do
+        printf '[[site.plugin]]\nname = "noop%d"\nsource = "%s"\n' "$i" "$REPO_ROOT/plugins/dist/noop.wasm" >>"$TMP/$name.toml"
+    done
+    cat >>"$TMP/$name.toml" <<EOF
 
 [[pool]]
 id = "web"
 [[pool.backend]]
 addr = "127.0.0.1:$BACKEND_PORT"
 EOF
-    "$WEIR_BIN" proxy --config "$TMP/weir.toml" >"$TMP/weir.log" 2>&1 &
+    "$WEIR_BIN" proxy --config "$TMP/$name.toml" >"$TMP/$name.log" 2>&1 &
     PIDS+=($!)
-    wait_for_port weir "$port" "$!"
-    PORT[weir]=$port
+    wait_for_port "$name" "$port" "$!"
+    PORT[$name]=$port
 }
 
 start_nginx_proxy() {
@@ -361,9 +370,15 @@ declare -A PORT RPS P50 P99
 BUSY=""
 
 start_backend
-start_weir
-start_nginx_proxy
-start_haproxy
+if [[ $PLUGIN_BENCH == 1 ]]; then
+    start_weir weir 0
+    start_weir weir-noop1 1
+    start_weir weir-noop4 4
+else
+    start_weir weir 0
+    start_nginx_proxy
+    start_haproxy
+fi
 for s in "${SERVERS[@]}"; do
     check_response "$s" "${PORT[$s]}"
 done
@@ -401,6 +416,23 @@ done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
+
+if [[ $PLUGIN_BENCH == 1 ]]; then
+    echo
+    echo "Plugin overhead: $CONNECTIONS connections, ${BODY_BYTES}-byte responses, workers=$WORKERS," \
+        "wrk -t$WRK_THREADS -d$DURATION, $ROUNDS round(s) (median)"
+    echo
+    echo "| server | RPS | p50 ms | p99 ms |"
+    echo "|---|---:|---:|---:|"
+    for s in "${SERVERS[@]}"; do
+        printf '| %s | %.0f | %.3f | %.3f |\n' "$s" "${M_RPS[$s]}" "${M_P50[$s]}" "${M_P99[$s]}"
+    done
+    echo
+    echo "- RPS with 1 noop plugin / none: $(ratio "${M_RPS[weir-noop1]}" "${M_RPS[weir]}")x"
+    echo "- RPS with 4 noop plugins / none: $(ratio "${M_RPS[weir-noop4]}" "${M_RPS[weir]}")x"
+    [[ -z $BUSY ]] || echo "WARNING: other load on the machine during: $BUSY- rerun on an idle machine"
+    exit 0
+fi
 
 rps_nginx=$(ratio "${M_RPS[weir]}" "${M_RPS[nginx]}")
 rps_haproxy=$(ratio "${M_RPS[weir]}" "${M_RPS[haproxy]}")

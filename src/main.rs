@@ -64,6 +64,14 @@ enum PluginCommand {
         /// The crate directory.
         dir: PathBuf,
     },
+    /// Measure the host's per-call cost of a plugin (chains of 1 and 4; warm and fresh instances).
+    Bench {
+        /// The component.
+        file: PathBuf,
+        /// Calls per measurement.
+        #[arg(long, default_value_t = 20000)]
+        iterations: usize,
+    },
     /// Run a plugin's on-request on a sample request and print what it does.
     Test {
         /// The component.
@@ -165,6 +173,13 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
             );
         }
         PluginCommand::New { name, dir } => plugin_new(&name, dir)?,
+        PluginCommand::Bench { file, iterations } => {
+            let bytes =
+                std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let table = weir_proxy::bench_plugin(&bytes, iterations)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
+            print!("{table}");
+        }
         PluginCommand::Build { dir } => plugin_build(&dir)?,
         PluginCommand::Test {
             file,

@@ -1,5 +1,7 @@
 //! `weir plugin test`: runs a plugin's `on-request` on a sample request outside any proxy and
 //! describes what it did, so authors can try a filter without running a node.
+//! `weir plugin bench`: measures the host's per-call cost of a chain of copies of a plugin,
+//! on warm instances and on fresh ones.
 
 use crate::metrics::Metrics;
 use crate::plugin_host::{Chain, ChainStop, LoadedPlugin, PluginEngine};
@@ -36,29 +38,28 @@ impl Default for SampleRequest {
     }
 }
 
-/// Loads `component` with `config` (JSON), runs `on-request` on `request` (JSON) and returns a
-/// description of the outcome. Errors name what was wrong.
-pub fn try_plugin(component: &[u8], config: &str, request: &str) -> Result<String, String> {
-    let sample: SampleRequest =
-        serde_json::from_str(request).map_err(|e| format!("request JSON: {e}"))?;
-    let config: serde_json::Value =
-        serde_json::from_str(config).map_err(|e| format!("config JSON: {e}"))?;
+fn load_chain(component: &[u8], config: serde_json::Value, copies: usize) -> Result<Chain, String> {
     let engine = PluginEngine::new(Metrics::new())?;
     let (version, compiled) = engine.component(component).map_err(|e| e.to_string())?;
-    let plugin_ref = PluginRef {
-        name: "test".into(),
-        source: String::new(),
-        config,
-        on_error: weir_bundle::FailurePolicy::FailClosed,
-        deadline_ms: 100,
-        memory_mb: 64,
-        max_body_bytes: 1 << 20,
-    };
-    let plugin = LoadedPlugin::load(&engine, &compiled, &version, "test", "test", &plugin_ref)?;
-    let chain = Chain {
-        plugins: vec![plugin],
-    };
-    let mut req = Request {
+    let plugins = (0..copies)
+        .map(|i| {
+            let plugin_ref = PluginRef {
+                name: format!("p{i}"),
+                source: String::new(),
+                config: config.clone(),
+                on_error: weir_bundle::FailurePolicy::FailClosed,
+                deadline_ms: 100,
+                memory_mb: 64,
+                max_body_bytes: 1 << 20,
+            };
+            LoadedPlugin::load(&engine, &compiled, &version, "test", "test", &plugin_ref)
+        })
+        .collect::<Result<_, _>>()?;
+    Ok(Chain { plugins })
+}
+
+fn sample_request(sample: SampleRequest) -> Request {
+    Request {
         method: sample.method,
         scheme: sample.scheme,
         host: sample.host,
@@ -74,7 +75,90 @@ pub fn try_plugin(component: &[u8], config: &str, request: &str) -> Result<Strin
         tls: None,
         site_id: "test".into(),
         tenant_id: "test".into(),
-    };
+    }
+}
+
+/// Nanoseconds per chain run (p50, p99) over `iterations`, with `fresh` instances or warm ones.
+fn time_chain(
+    chain: &Chain,
+    req: &Request,
+    iterations: usize,
+    fresh: bool,
+) -> Result<(u64, u64), String> {
+    let mut samples = Vec::with_capacity(iterations);
+    for _ in 0..iterations {
+        if fresh {
+            chain.plugins.iter().for_each(|p| p.drop_warm());
+        }
+        let mut view = req.clone();
+        let started = std::time::Instant::now();
+        match chain.on_request(&mut view, |_| true) {
+            Ok(_) | Err(ChainStop::Respond(_)) | Err(ChainStop::Redirect(..)) => {}
+            Err(ChainStop::Failed { reason, .. }) => {
+                return Err(format!("plugin failed: {reason}"))
+            }
+        }
+        samples.push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Ok((at(0.5), at(0.99)))
+}
+
+/// Measures `on-request` of `component` on a request with ten headers: a chain of one and of
+/// four copies, warm instances and fresh ones. Returns a Markdown table.
+pub fn bench_plugin(component: &[u8], iterations: usize) -> Result<String, String> {
+    let headers = (0..10)
+        .map(|i| (format!("x-header-{i}"), format!("value-{i}")))
+        .collect();
+    let req = sample_request(SampleRequest {
+        path: "/products/42".into(),
+        query: "ref=home".into(),
+        headers,
+        ..SampleRequest::default()
+    });
+    let iterations = iterations.max(100);
+    let mut out = String::from("| chain | instances | p50 µs | p99 µs |\n|---|---|---:|---:|\n");
+    let mut p50s = Vec::new();
+    for copies in [1usize, 4] {
+        let chain = load_chain(component, serde_json::json!({}), copies)?;
+        // Warm up allocator pools and caches.
+        time_chain(&chain, &req, 100, false)?;
+        for fresh in [false, true] {
+            let n = if fresh { iterations / 10 } else { iterations };
+            let (p50, p99) = time_chain(&chain, &req, n.max(100), fresh)?;
+            p50s.push(p50);
+            out.push_str(&format!(
+                "| {copies} | {} | {:.2} | {:.2} |\n",
+                if fresh { "fresh" } else { "warm" },
+                p50 as f64 / 1000.0,
+                p99 as f64 / 1000.0
+            ));
+        }
+    }
+    let ratio = |a: u64, b: u64| a as f64 / b.max(1) as f64;
+    out.push_str(&format!(
+        "\nratios (p50): chain of 4 / chain of 1 (warm) = {:.2}; fresh / warm (chain of 1) = {:.1}\n",
+        ratio(p50s[2], p50s[0]),
+        ratio(p50s[1], p50s[0])
+    ));
+    Ok(out)
+}
+
+/// Loads `component` with `config` (JSON), runs `on-request` on `request` (JSON) and returns a
+/// description of the outcome. Errors name what was wrong.
+pub fn try_plugin(component: &[u8], config: &str, request: &str) -> Result<String, String> {
+    let sample: SampleRequest =
+        serde_json::from_str(request).map_err(|e| format!("request JSON: {e}"))?;
+    let config: serde_json::Value =
+        serde_json::from_str(config).map_err(|e| format!("config JSON: {e}"))?;
+    let chain = load_chain(component, config, 1)?;
+    let version = chain
+        .plugins
+        .first()
+        .map(|p| p.meta.version.clone())
+        .unwrap_or_default();
+    let mut req = sample_request(sample);
     let outcome = match chain.on_request(&mut req, |_| true) {
         Ok(edits) => format!(
             "continue\n  header edits: {:?}\n  route-to: {:?}\n  rewrite-path: {:?}",
@@ -89,5 +173,5 @@ pub fn try_plugin(component: &[u8], config: &str, request: &str) -> Result<Strin
         Err(ChainStop::Redirect(status, location)) => format!("redirect {status} {location}"),
         Err(ChainStop::Failed { reason, .. }) => format!("failed: {reason}"),
     };
-    Ok(format!("plugin version {}\n{outcome}", &version[..12]))
+    Ok(format!("plugin version {version}\n{outcome}"))
 }
