@@ -415,6 +415,13 @@ for s in "${SERVERS[@]}"; do
 done
 
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.2f", a / b }'; }
+print_table() {
+    echo "| server | RPS | p50 ms | p99 ms |"
+    echo "|---|---:|---:|---:|"
+    for s in "${SERVERS[@]}"; do
+        printf '| %s | %.0f | %.3f | %.3f |\n' "$s" "${M_RPS[$s]}" "${M_P50[$s]}" "${M_P99[$s]}"
+    done
+}
 ge() { awk -v a="$1" -v b="$2" 'BEGIN { exit !(a >= b) }'; }
 
 if [[ $PLUGIN_BENCH == 1 ]]; then
@@ -422,11 +429,7 @@ if [[ $PLUGIN_BENCH == 1 ]]; then
     echo "Plugin overhead: $CONNECTIONS connections, ${BODY_BYTES}-byte responses, workers=$WORKERS," \
         "wrk -t$WRK_THREADS -d$DURATION, $ROUNDS round(s) (median)"
     echo
-    echo "| server | RPS | p50 ms | p99 ms |"
-    echo "|---|---:|---:|---:|"
-    for s in "${SERVERS[@]}"; do
-        printf '| %s | %.0f | %.3f | %.3f |\n' "$s" "${M_RPS[$s]}" "${M_P50[$s]}" "${M_P99[$s]}"
-    done
+    print_table
     echo
     echo "- RPS with 1 noop plugin / none: $(ratio "${M_RPS[weir-noop1]}" "${M_RPS[weir]}")x"
     echo "- RPS with 4 noop plugins / none: $(ratio "${M_RPS[weir-noop4]}" "${M_RPS[weir]}")x"
@@ -442,11 +445,7 @@ echo
 echo "Proxy throughput: $CONNECTIONS connections, ${BODY_BYTES}-byte responses, workers=$WORKERS," \
     "wrk -t$WRK_THREADS -d$DURATION, $ROUNDS round(s) (median)"
 echo
-echo "| server | RPS | p50 ms | p99 ms |"
-echo "|---|---:|---:|---:|"
-for s in "${SERVERS[@]}"; do
-    printf '| %s | %.0f | %.3f | %.3f |\n' "$s" "${M_RPS[$s]}" "${M_P50[$s]}" "${M_P99[$s]}"
-done
+print_table
 echo
 echo "- Weir/nginx RPS: ${rps_nginx}x"
 echo "- Weir/haproxy RPS: ${rps_haproxy}x"

@@ -127,7 +127,11 @@ impl NodeBuilder {
             let ready = reqwest::get(node.admin_url("/ready"))
                 .await
                 .is_ok_and(|r| r.status() == 200);
-            if ready {
+            // Ready (signal handlers in place) and the traffic listener accepting.
+            let tls_up = node
+                .https
+                .is_none_or(|a| std::net::TcpStream::connect(a).is_ok());
+            if ready && tls_up && std::net::TcpStream::connect(node.http).is_ok() {
                 return Ok(node);
             }
             if Instant::now() > deadline {

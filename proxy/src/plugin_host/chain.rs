@@ -74,6 +74,27 @@ fn apply_header(headers: &mut Vec<(String, String)>, op: &HeaderOp) {
     }
 }
 
+/// The actions of one plugin call; `None` when a `fail_open` plugin failed (skip it).
+fn actions_or_stop<T>(
+    plugin: &LoadedPlugin,
+    result: Result<Vec<T>, super::instance::Failure>,
+) -> Result<Option<Vec<T>>, ChainStop> {
+    match result {
+        Ok(actions) => Ok(Some(actions)),
+        Err(f) if f.policy == FailurePolicy::FailOpen => Ok(None),
+        Err(f) => Err(ChainStop::Failed {
+            plugin: plugin.meta.name.clone(),
+            reason: f.reason,
+        }),
+    }
+}
+
+/// Applies a header edit to the plugin view and records it for the real message.
+fn edit_header(headers: &mut Vec<(String, String)>, ops: &mut Vec<HeaderOp>, op: HeaderOp) {
+    apply_header(headers, &op);
+    ops.push(op);
+}
+
 impl Chain {
     /// True when some plugin wants `hook`.
     pub fn wants(&self, hook: Hooks) -> bool {
@@ -97,27 +118,18 @@ impl Chain {
                 |store, bindings| bindings.weir_plugin_filter().call_on_request(store, view),
                 |actions| check_request_actions(actions, &pool_exists),
             );
-            let actions = match result {
-                Ok(actions) => actions,
-                Err(f) if f.policy == FailurePolicy::FailOpen => continue,
-                Err(f) => {
-                    return Err(ChainStop::Failed {
-                        plugin: plugin.meta.name.clone(),
-                        reason: f.reason,
-                    })
-                }
+            let Some(actions) = actions_or_stop(plugin, result)? else {
+                continue;
             };
             for action in actions {
                 match action {
-                    RequestAction::SetHeader((name, value)) => {
-                        let op = HeaderOp::Set(name, value);
-                        apply_header(&mut req.headers, &op);
-                        edits.headers.push(op);
-                    }
+                    RequestAction::SetHeader((name, value)) => edit_header(
+                        &mut req.headers,
+                        &mut edits.headers,
+                        HeaderOp::Set(name, value),
+                    ),
                     RequestAction::RemoveHeader(name) => {
-                        let op = HeaderOp::Remove(name);
-                        apply_header(&mut req.headers, &op);
-                        edits.headers.push(op);
+                        edit_header(&mut req.headers, &mut edits.headers, HeaderOp::Remove(name))
                     }
                     RequestAction::Respond(reply) => return Err(ChainStop::Respond(reply)),
                     RequestAction::Redirect((status, location)) => {
@@ -165,28 +177,21 @@ impl Chain {
                 },
                 |actions| check_response_actions(actions),
             );
-            let actions = match result {
-                Ok(actions) => actions,
-                Err(f) if f.policy == FailurePolicy::FailOpen => continue,
-                Err(f) => {
-                    return Err(ChainStop::Failed {
-                        plugin: plugin.meta.name.clone(),
-                        reason: f.reason,
-                    })
-                }
+            let Some(actions) = actions_or_stop(plugin, result)? else {
+                continue;
             };
             for action in actions {
                 match action {
-                    ResponseAction::SetHeader((name, value)) => {
-                        let op = HeaderOp::Set(name, value);
-                        apply_header(&mut resp.headers, &op);
-                        edits.headers.push(op);
-                    }
-                    ResponseAction::RemoveHeader(name) => {
-                        let op = HeaderOp::Remove(name);
-                        apply_header(&mut resp.headers, &op);
-                        edits.headers.push(op);
-                    }
+                    ResponseAction::SetHeader((name, value)) => edit_header(
+                        &mut resp.headers,
+                        &mut edits.headers,
+                        HeaderOp::Set(name, value),
+                    ),
+                    ResponseAction::RemoveHeader(name) => edit_header(
+                        &mut resp.headers,
+                        &mut edits.headers,
+                        HeaderOp::Remove(name),
+                    ),
                     ResponseAction::SetStatus(status) => {
                         resp.status = status;
                         edits.status = Some(status);
