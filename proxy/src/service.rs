@@ -9,7 +9,8 @@
 //! | `fail_to_connect` | passive check: ejects the backend for `eject_ms`; the request is retried elsewhere (nothing was sent) |
 //! | `upstream_request_filter` | adds `X-Forwarded-For` and `X-Forwarded-Proto` |
 //! | `error_while_proxy` | retries idempotent requests whose body was buffered and whose response has not started |
-//! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend; then the chain's `on-response` (reverse order) edits the head |
+//! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend; then the chain's `on-response` (reverse order) edits the head; when a plugin wants the response body, `Content-Length` is dropped (chunked for HTTP/1.1) |
+//! | `response_body_filter` | holds the body (up to the plugins' `max_body_bytes`; larger bodies pass through untouched) and hands it whole to `on-response-body` at the end |
 //! | `fail_to_proxy` | answers with Weir's pages: the site's maintenance page with 503 + `Retry-After` when no backend is left, 408 for a slow client, 502/504 for upstream failures |
 //! | `logging` | metrics and one JSON access-log line |
 
@@ -62,7 +63,15 @@ pub struct RequestCtx {
     route_to: Option<String>,
     plugin_request: Option<PluginRequest>,
     plugin_failed: bool,
+    response_body: Option<HeldBody>,
     _in_flight: NodeInFlight,
+}
+
+/// A response body held back for the chain's `on-response-body` plugins.
+struct HeldBody {
+    data: bytes::BytesMut,
+    limit: usize,
+    view: PluginResponse,
 }
 
 /// Counts a request in the node-wide in-flight gauge for as long as it lives.
@@ -204,6 +213,43 @@ async fn send_reply(session: &mut Session, reply: Reply) -> Result<()> {
 }
 
 impl WeirProxy {
+    /// Prepares to hold the response body for `on-response-body` plugins: drops
+    /// `Content-Length` (the body may change) and frames it chunked for HTTP/1.1 clients.
+    /// Bodies that cannot have content, and bodies announced larger than any plugin wants,
+    /// are not held at all.
+    fn hold_response_body(
+        &self,
+        session: &Session,
+        upstream_response: &mut ResponseHeader,
+        ctx: &mut RequestCtx,
+        view: PluginResponse,
+    ) -> Result<()> {
+        let Some(site) = &ctx.site else {
+            return Ok(());
+        };
+        let limit = site.chain.max_body(Hooks::RESPONSE_BODY);
+        let status = upstream_response.status.as_u16();
+        let no_body = matches!(status, 100..=199 | 204 | 304)
+            || session.req_header().method == http::Method::HEAD;
+        let announced = upstream_response
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        if no_body || announced.is_some_and(|n| n > limit) {
+            return Ok(());
+        }
+        upstream_response.remove_header(&http::header::CONTENT_LENGTH);
+        if !session.is_http2() && session.req_header().version == http::Version::HTTP_11 {
+            upstream_response.insert_header(http::header::TRANSFER_ENCODING, "chunked")?;
+        }
+        ctx.response_body = Some(HeldBody {
+            data: bytes::BytesMut::with_capacity(announced.unwrap_or(8192).min(limit)),
+            limit,
+            view,
+        });
+        Ok(())
+    }
+
     /// Answers a request the plugin chain stopped: its reply, its redirect, or 503.
     async fn answer_stop(
         &self,
@@ -256,6 +302,7 @@ impl ProxyHttp for WeirProxy {
             route_to: None,
             plugin_request: None,
             plugin_failed: false,
+            response_body: None,
             _in_flight: NodeInFlight::new(&self.shared.metrics.in_flight),
         }
     }
@@ -435,7 +482,7 @@ impl ProxyHttp for WeirProxy {
 
     async fn upstream_response_filter(
         &self,
-        _session: &mut Session,
+        session: &mut Session,
         upstream_response: &mut ResponseHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
@@ -450,37 +497,94 @@ impl ProxyHttp for WeirProxy {
         let (Some(site), Some(view)) = (&ctx.site, &ctx.plugin_request) else {
             return Ok(());
         };
-        if !site.chain.wants(Hooks::RESPONSE) {
+        let wants_body = site.chain.wants(Hooks::RESPONSE_BODY);
+        if !site.chain.wants(Hooks::RESPONSE) && !wants_body {
             return Ok(());
         }
         let mut resp = PluginResponse {
             status,
             headers: header_pairs(&upstream_response.headers),
         };
-        match site.chain.on_response(view, &mut resp) {
-            Ok(edits) => {
-                for op in &edits.headers {
-                    match op {
-                        HeaderOp::Set(name, value) => {
-                            upstream_response.insert_header(name.clone(), value.as_str())?;
-                        }
-                        HeaderOp::Remove(name) => {
-                            upstream_response.remove_header(name.as_str());
+        if site.chain.wants(Hooks::RESPONSE) {
+            match site.chain.on_response(view, &mut resp) {
+                Ok(edits) => {
+                    for op in &edits.headers {
+                        match op {
+                            HeaderOp::Set(name, value) => {
+                                upstream_response.insert_header(name.clone(), value.as_str())?;
+                            }
+                            HeaderOp::Remove(name) => {
+                                upstream_response.remove_header(name.as_str());
+                            }
                         }
                     }
+                    if let Some(status) = edits.status {
+                        upstream_response.set_status(status)?;
+                    }
                 }
-                if let Some(status) = edits.status {
-                    upstream_response.set_status(status)?;
+                Err(stop) => {
+                    ctx.plugin_failed = true;
+                    let reason = match stop {
+                        ChainStop::Failed { plugin, reason } => {
+                            format!("plugin {plugin}: {reason}")
+                        }
+                        other => format!("{other:?}"),
+                    };
+                    return Error::e_explain(ErrorType::HTTPStatus(503), reason);
                 }
-                Ok(())
+            }
+        }
+        if wants_body {
+            self.hold_response_body(session, upstream_response, ctx, resp)?;
+        }
+        Ok(())
+    }
+
+    fn response_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<Option<Duration>> {
+        let Some(held) = ctx.response_body.as_mut() else {
+            return Ok(None);
+        };
+        if let Some(chunk) = body.take() {
+            held.data.extend_from_slice(&chunk);
+        }
+        if held.data.len() > held.limit {
+            // Larger than any plugin wants: release what was held and stop holding.
+            *body = Some(std::mem::take(&mut held.data).freeze());
+            ctx.response_body = None;
+            return Ok(None);
+        }
+        if !end_of_stream {
+            return Ok(None);
+        }
+        let (Some(held), Some(site), Some(view)) =
+            (ctx.response_body.take(), &ctx.site, &ctx.plugin_request)
+        else {
+            return Ok(None);
+        };
+        match site
+            .chain
+            .on_response_body(view, &held.view, held.data.to_vec())
+        {
+            Ok(out) => {
+                *body = Some(Bytes::from(out));
+                Ok(None)
             }
             Err(stop) => {
-                ctx.plugin_failed = true;
+                // The head is already on its way: the response can only be cut short.
                 let reason = match stop {
                     ChainStop::Failed { plugin, reason } => format!("plugin {plugin}: {reason}"),
                     other => format!("{other:?}"),
                 };
-                Error::e_explain(ErrorType::HTTPStatus(503), reason)
+                Error::e_explain(
+                    ErrorType::InternalError,
+                    format!("response body aborted: {reason}"),
+                )
             }
         }
     }

@@ -83,6 +83,33 @@ async fn an_early_answer_stops_the_chain_and_never_reaches_the_backend() {
 }
 
 #[tokio::test]
+async fn response_bodies_are_held_for_body_plugins_and_reframed() {
+    let b = Backend::start("b").await;
+    let n = node()
+        .start(&site_with(&b, &plugin("upper", "body-rewriter", "")))
+        .await;
+    let resp = get(&n, "/shout").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.headers()["x-body-rewriter"], "1");
+    assert!(
+        resp.headers().get("content-length").is_none(),
+        "the old length must not survive a rewrite"
+    );
+    assert_eq!(resp.text().await.expect("body"), "B /SHOUT BODY=0\n");
+
+    // A body larger than the plugin's max_body_bytes passes through untouched.
+    let small = node()
+        .start(&site_with(
+            &b,
+            &plugin("upper", "body-rewriter", "max_body_bytes = 4"),
+        ))
+        .await;
+    let resp = get(&small, "/quiet").await;
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.text().await.expect("body"), "b /quiet body=0\n");
+}
+
+#[tokio::test]
 async fn plugins_route_to_another_pool_and_rewrite_the_path() {
     let main = Backend::start("main").await;
     let canary = Backend::start("canary").await;

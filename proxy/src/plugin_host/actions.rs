@@ -3,7 +3,9 @@
 //! only as the last action. Anything else is an invalid action, handled as a plugin failure.
 
 use http::header::{HeaderName, HeaderValue};
-use weir_sdk_wit::bindings::weir::plugin::types::{Reply, RequestAction, ResponseAction};
+use weir_sdk_wit::bindings::weir::plugin::types::{
+    BodyAction, Reply, RequestAction, ResponseAction,
+};
 
 /// Most actions one hook call may return.
 pub const MAX_ACTIONS: usize = 100;
@@ -108,6 +110,23 @@ pub fn check_response_actions(actions: &[ResponseAction]) -> Result<(), String> 
         ResponseAction::SetStatus(s) if (100..=599).contains(s) => Ok(()),
         ResponseAction::SetStatus(s) => Err(format!("status {s} is not 100-599")),
     })
+}
+
+/// Largest body a plugin may put in place of another, in bytes.
+pub const MAX_REPLACED_BODY: usize = 64 << 20;
+
+/// Validates a body action; `respond` is allowed on request bodies only.
+pub fn check_body_action(action: &BodyAction, request_side: bool) -> Result<(), String> {
+    match action {
+        BodyAction::Pass => Ok(()),
+        BodyAction::Replace(body) if body.len() > MAX_REPLACED_BODY => Err(format!(
+            "replacement body is {} bytes (at most {MAX_REPLACED_BODY})",
+            body.len()
+        )),
+        BodyAction::Replace(_) => Ok(()),
+        BodyAction::Respond(reply) if request_side => check_reply(reply),
+        BodyAction::Respond(_) => Err("respond is not allowed on a response body".into()),
+    }
 }
 
 #[cfg(test)]

@@ -4,12 +4,12 @@
 //! did not ask for a hook are skipped. A failure stops the chain unless the plugin's policy is
 //! `fail_open`.
 
-use super::actions::{check_request_actions, check_response_actions};
+use super::actions::{check_body_action, check_request_actions, check_response_actions};
 use super::instance::{FailureReason, LoadedPlugin};
 use std::sync::Arc;
 use weir_bundle::FailurePolicy;
 use weir_sdk_wit::bindings::weir::plugin::types::{
-    Hooks, Reply, Request, RequestAction, Response, ResponseAction,
+    BodyAction, Hooks, Reply, Request, RequestAction, Response, ResponseAction,
 };
 
 /// One header edit to replay on the real request or response.
@@ -99,6 +99,48 @@ impl Chain {
     /// True when some plugin wants `hook`.
     pub fn wants(&self, hook: Hooks) -> bool {
         self.plugins.iter().any(|p| p.hooks.contains(hook))
+    }
+
+    /// The largest body any plugin wants buffered for `hook` (0: none).
+    pub fn max_body(&self, hook: Hooks) -> usize {
+        self.plugins
+            .iter()
+            .filter(|p| p.hooks.contains(hook))
+            .map(|p| p.max_body_bytes)
+            .max()
+            .unwrap_or(0)
+    }
+
+    /// Runs `on-response-body` in reverse chain order over the whole buffered `body`; each
+    /// plugin may pass it on or replace it. Plugins whose `max_body_bytes` the body exceeds
+    /// are skipped (they never see a partial body).
+    pub fn on_response_body(
+        &self,
+        req: &Request,
+        resp: &Response,
+        mut body: Vec<u8>,
+    ) -> Result<Vec<u8>, ChainStop> {
+        for plugin in self.plugins.iter().rev() {
+            if !plugin.hooks.contains(Hooks::RESPONSE_BODY) || body.len() > plugin.max_body_bytes {
+                continue;
+            }
+            let current: &[u8] = &body;
+            let result = plugin.call(
+                |store, bindings| {
+                    bindings
+                        .weir_plugin_filter()
+                        .call_on_response_body(store, req, resp, current)
+                },
+                |action| check_body_action(action, false),
+            );
+            let Some(mut actions) = actions_or_stop(plugin, result.map(|a| vec![a]))? else {
+                continue;
+            };
+            if let Some(BodyAction::Replace(new)) = actions.pop() {
+                body = new;
+            }
+        }
+        Ok(body)
     }
 
     /// Runs `on-request` through the chain, updating `req` as it goes.
