@@ -5,6 +5,7 @@
 //! | `new_ctx` | takes the config snapshot in force; the request keeps it to the end, so a reload never changes a request half-way |
 //! | `early_request_filter` | sets the client read timeout, checks the header size (431), resolves the site by Host / `:authority`, applies the site's rate limit; refusals are recorded, not yet sent |
 //! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431; then runs the site's plugin chain (`on-request`): header edits, route-to, rewrite, or an early answer / redirect; a failing plugin gives 503 (or is skipped under `fail_open`) |
+//! | (request body) | when a plugin wants the request body and it has a known length within `max_body_bytes` and 64 KiB, `request_filter` reads it ahead into Pingora's retry buffer and runs `on-request-body` (which may answer, e.g. a WAF 403, before the backend sees anything, or replace the body); `request_body_filter` sends the replacement |
 //! | `upstream_peer` | picks a backend: the site's pool, then its backup chain, skipping backends that are ejected, down, drained or already tried by this request |
 //! | `fail_to_connect` | passive check: ejects the backend for `eject_ms`; the request is retried elsewhere (nothing was sent) |
 //! | `upstream_request_filter` | adds `X-Forwarded-For` and `X-Forwarded-Proto` |
@@ -64,8 +65,13 @@ pub struct RequestCtx {
     plugin_request: Option<PluginRequest>,
     plugin_failed: bool,
     response_body: Option<HeldBody>,
+    request_body_replacement: Option<Bytes>,
     _in_flight: NodeInFlight,
 }
+
+/// The largest request body read ahead for `on-request-body` plugins: Pingora's retry buffer,
+/// which replays it to the backend, holds 64 KiB.
+const REQUEST_BODY_READ_AHEAD: usize = 64 << 10;
 
 /// A response body held back for the chain's `on-response-body` plugins.
 struct HeldBody {
@@ -250,6 +256,51 @@ impl WeirProxy {
         Ok(())
     }
 
+    /// Reads a request body of known length that fits every limit ahead of the backend, hands
+    /// it to the chain's `on-request-body` plugins, and keeps it in Pingora's retry buffer to
+    /// send on. A body of unknown length (chunked) or over the limit is not read ahead: it
+    /// streams to the backend and the hook is not called. `Ok(Err(stop))` when a plugin
+    /// answered or failed.
+    async fn request_body_hook(
+        &self,
+        session: &mut Session,
+        ctx: &mut RequestCtx,
+        site: &SiteRuntime,
+        view: &PluginRequest,
+    ) -> Result<std::result::Result<(), ChainStop>> {
+        let limit = site
+            .chain
+            .max_body(Hooks::REQUEST_BODY)
+            .min(REQUEST_BODY_READ_AHEAD);
+        let length = session
+            .req_header()
+            .headers
+            .get(http::header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok()?.parse::<usize>().ok());
+        let Some(length) = length.filter(|n| (1..=limit).contains(n)) else {
+            return Ok(Ok(()));
+        };
+        session.as_mut().enable_retry_buffering();
+        let mut body = Vec::with_capacity(length);
+        while let Some(chunk) = session.read_request_body().await? {
+            body.extend_from_slice(&chunk);
+        }
+        match site.chain.on_request_body(view, body) {
+            Ok(Some(new)) => {
+                session
+                    .req_header_mut()
+                    .insert_header(http::header::CONTENT_LENGTH, new.len().to_string())?;
+                ctx.request_body_replacement = Some(Bytes::from(new));
+                Ok(Ok(()))
+            }
+            Ok(None) => Ok(Ok(())),
+            Err(stop) => {
+                session.set_keepalive(None);
+                Ok(Err(stop))
+            }
+        }
+    }
+
     /// Answers a request the plugin chain stopped: its reply, its redirect, or 503.
     async fn answer_stop(
         &self,
@@ -303,6 +354,7 @@ impl ProxyHttp for WeirProxy {
             plugin_request: None,
             plugin_failed: false,
             response_body: None,
+            request_body_replacement: None,
             _in_flight: NodeInFlight::new(&self.shared.metrics.in_flight),
         }
     }
@@ -357,10 +409,10 @@ impl ProxyHttp for WeirProxy {
         let Some(site) = ctx.site.clone() else {
             return Ok(false);
         };
-        let wants_request = site.chain.wants(Hooks::REQUEST);
-        if !wants_request && !site.chain.wants(Hooks::RESPONSE) {
+        if site.chain.plugins.is_empty() {
             return Ok(false);
         }
+        let wants_request = site.chain.wants(Hooks::REQUEST);
         let mut view = plugin_request(session, ctx, &site);
         if wants_request {
             let runtime = Arc::clone(&ctx.runtime);
@@ -387,8 +439,29 @@ impl ProxyHttp for WeirProxy {
                 }
             }
         }
+        if site.chain.wants(Hooks::REQUEST_BODY) {
+            if let Err(stop) = self.request_body_hook(session, ctx, &site, &view).await? {
+                self.answer_stop(session, ctx, stop).await?;
+                return Ok(true);
+            }
+        }
         ctx.plugin_request = Some(view);
         Ok(false)
+    }
+
+    async fn request_body_filter(
+        &self,
+        _session: &mut Session,
+        body: &mut Option<Bytes>,
+        _end_of_stream: bool,
+        ctx: &mut RequestCtx,
+    ) -> Result<()> {
+        // The body was read ahead and replaced by a plugin: the (replayed) original goes out
+        // as the replacement, on every attempt.
+        if let (Some(replacement), Some(_)) = (&ctx.request_body_replacement, body.as_ref()) {
+            *body = Some(replacement.clone());
+        }
+        Ok(())
     }
 
     async fn upstream_peer(

@@ -110,6 +110,40 @@ async fn response_bodies_are_held_for_body_plugins_and_reframed() {
 }
 
 #[tokio::test]
+async fn request_bodies_are_inspected_before_the_backend_sees_them() {
+    let b = Backend::start("b").await;
+    let n = node()
+        .start(&site_with(&b, &plugin("guard", "body-guard", "")))
+        .await;
+    let client = n.client(&["shop.test"]);
+    let post = |body: &'static str| client.post(n.url("shop.test", "/form")).body(body).send();
+    let resp = post("name=weir").await.expect("post");
+    assert_eq!(resp.text().await.expect("body"), "b /form body=9\n");
+    let resp = post("this is forbidden").await.expect("post");
+    assert_eq!(resp.status(), 403);
+    assert_eq!(resp.text().await.expect("body"), "blocked body\n");
+    assert_eq!(b.hits(), 1, "a blocked body never reaches the backend");
+    let resp = post("please replace-me now").await.expect("post");
+    assert_eq!(
+        resp.text().await.expect("body"),
+        "b /form body=8\n",
+        "the backend got `replaced`"
+    );
+    // A body over the plugin's limit streams through without the hook.
+    let big = "forbidden ".repeat(3000);
+    let resp = client
+        .post(n.url("shop.test", "/big"))
+        .body(big.clone())
+        .send()
+        .await
+        .expect("post");
+    assert_eq!(
+        resp.text().await.expect("body"),
+        format!("b /big body={}\n", big.len())
+    );
+}
+
+#[tokio::test]
 async fn plugins_route_to_another_pool_and_rewrite_the_path() {
     let main = Backend::start("main").await;
     let canary = Backend::start("canary").await;

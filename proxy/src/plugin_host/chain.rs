@@ -111,6 +111,43 @@ impl Chain {
             .unwrap_or(0)
     }
 
+    /// Runs `on-request-body` in chain order over the whole request `body`. Returns the new
+    /// body when a plugin replaced it. Plugins whose `max_body_bytes` the body exceeds are
+    /// skipped.
+    pub fn on_request_body(
+        &self,
+        req: &Request,
+        mut body: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, ChainStop> {
+        let mut replaced = false;
+        for plugin in &self.plugins {
+            if !plugin.hooks.contains(Hooks::REQUEST_BODY) || body.len() > plugin.max_body_bytes {
+                continue;
+            }
+            let current: &[u8] = &body;
+            let result = plugin.call(
+                |store, bindings| {
+                    bindings
+                        .weir_plugin_filter()
+                        .call_on_request_body(store, req, current, true)
+                },
+                |action| check_body_action(action, true),
+            );
+            let Some(mut actions) = actions_or_stop(plugin, result.map(|a| vec![a]))? else {
+                continue;
+            };
+            match actions.pop() {
+                Some(BodyAction::Replace(new)) => {
+                    body = new;
+                    replaced = true;
+                }
+                Some(BodyAction::Respond(reply)) => return Err(ChainStop::Respond(reply)),
+                Some(BodyAction::Pass) | None => {}
+            }
+        }
+        Ok(replaced.then_some(body))
+    }
+
     /// Runs `on-response-body` in reverse chain order over the whole buffered `body`; each
     /// plugin may pass it on or replace it. Plugins whose `max_body_bytes` the body exceeds
     /// are skipped (they never see a partial body).
