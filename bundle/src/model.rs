@@ -83,6 +83,9 @@ pub struct ProxySettings {
     pub shutdown_timeout_s: u64,
     /// One JSON access-log line per request on stdout.
     pub access_log: bool,
+    /// Directory for precompiled plugins (`.cwasm`), reused across restarts; unset: plugins
+    /// are compiled at every start.
+    pub plugin_cache_dir: Option<String>,
 }
 
 impl Default for ProxySettings {
@@ -101,6 +104,7 @@ impl Default for ProxySettings {
             max_retries: 3,
             shutdown_timeout_s: 10,
             access_log: true,
+            plugin_cache_dir: None,
         }
     }
 }

@@ -173,6 +173,13 @@ fn load_files(
 ) -> Result<LoadedConfig, LoadError> {
     let mut problems = Problems::default();
     let mut chains = HashMap::new();
+    plugins.set_cache_dir(
+        config
+            .proxy
+            .plugin_cache_dir
+            .as_deref()
+            .map(|d| resolve(base, d)),
+    );
     for (i, site) in config.bundle.sites.iter().enumerate() {
         match load_chain(i, site, base, plugins) {
             Ok(chain) => {

@@ -7,6 +7,7 @@
 
 mod actions;
 mod chain;
+mod disk_cache;
 mod engine;
 mod instance;
 mod kv;

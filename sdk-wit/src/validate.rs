@@ -72,12 +72,8 @@ fn is_contract(name: &str, interface: &str) -> bool {
         })
 }
 
-/// Validates and compiles `bytes`; returns the compiled component.
-pub fn validate(
-    engine: &Engine,
-    bytes: &[u8],
-    limits: &Limits,
-) -> Result<Component, ValidationError> {
+/// The checks that need no compilation: size, magic bytes, component rather than module.
+pub fn precheck(bytes: &[u8], limits: &Limits) -> Result<(), ValidationError> {
     if bytes.len() > limits.max_bytes {
         return Err(ValidationError::TooLarge {
             size: bytes.len(),
@@ -90,7 +86,12 @@ pub fn validate(
     if wasmparser::Parser::is_core_wasm(bytes) {
         return Err(ValidationError::CoreModule);
     }
-    let component = compile_with_timeout(engine, bytes, limits.compile_timeout)?;
+    Ok(())
+}
+
+/// The checks on a compiled component: nothing imported but the Weir host, and the filter
+/// interface exported.
+pub fn check_interface(engine: &Engine, component: &Component) -> Result<(), ValidationError> {
     let ty = component.component_type();
     for (name, _) in ty.imports(engine) {
         if !(is_contract(name, "host") || is_contract(name, "types")) {
@@ -101,6 +102,18 @@ pub fn validate(
     if !exports.iter().any(|n| is_contract(n, "filter")) {
         return Err(ValidationError::MissingFilter(exports.join(", ")));
     }
+    Ok(())
+}
+
+/// Validates and compiles `bytes`; returns the compiled component.
+pub fn validate(
+    engine: &Engine,
+    bytes: &[u8],
+    limits: &Limits,
+) -> Result<Component, ValidationError> {
+    precheck(bytes, limits)?;
+    let component = compile_with_timeout(engine, bytes, limits.compile_timeout)?;
+    check_interface(engine, &component)?;
     Ok(component)
 }
 

@@ -486,3 +486,37 @@ fn plugin_new_makes_a_crate_from_the_template() {
     assert!(!ok);
     assert!(err.contains("already exists"), "{err}");
 }
+
+#[tokio::test]
+async fn precompiled_plugins_are_reused_across_restarts() {
+    let b = Backend::start("b").await;
+    let cache = tempfile::tempdir().expect("cache dir");
+    let line = format!("plugin_cache_dir = \"{}\"", cache.path().display());
+    let body = site_with(
+        &b,
+        &plugin("tag", "header-setter", "config = { name = \"c\" }"),
+    );
+    let first = node().proxy(&line).start(&body).await;
+    let files: Vec<_> = std::fs::read_dir(cache.path())
+        .expect("read cache")
+        .filter_map(|e| e.ok())
+        .filter(|e| e.path().extension().is_some_and(|x| x == "cwasm"))
+        .collect();
+    assert_eq!(
+        files.len(),
+        1,
+        "one precompiled artifact per plugin version"
+    );
+    assert!(!first.log().contains("loaded precompiled"));
+    drop(first);
+
+    let second = node().proxy(&line).start(&body).await;
+    assert!(
+        second
+            .log()
+            .contains("plugin loaded precompiled from cache"),
+        "{}",
+        second.log()
+    );
+    assert_eq!(get(&second, "/").await.headers()["x-seen-plugin-c"], "1");
+}

@@ -7,11 +7,12 @@ use super::kv::KvStore;
 use crate::metrics::Metrics;
 use parking_lot::Mutex;
 use std::collections::HashMap;
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Component;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
-use weir_sdk_wit::{sha256_hex, validate, Limits, ValidationError};
+use weir_sdk_wit::{check_interface, precheck, sha256_hex, validate, Limits, ValidationError};
 
 /// Epoch ticks per millisecond of deadline.
 pub const TICK: Duration = Duration::from_millis(1);
@@ -28,6 +29,7 @@ pub struct PluginEngine {
     pub metrics: Metrics,
     components: Mutex<HashMap<String, Component>>,
     tenants: Mutex<HashMap<String, Arc<KvStore>>>,
+    cache_dir: Mutex<Option<PathBuf>>,
 }
 
 impl std::fmt::Debug for PluginEngine {
@@ -85,16 +87,45 @@ impl PluginEngine {
             metrics,
             components: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
+            cache_dir: Mutex::new(None),
         }))
     }
 
-    /// Validates and compiles `bytes` once per content; returns its version (SHA-256) too.
+    /// Sets (or clears) the directory of precompiled plugins.
+    pub fn set_cache_dir(&self, dir: Option<PathBuf>) {
+        *self.cache_dir.lock() = dir;
+    }
+
+    /// Validates and compiles `bytes` once per content (in memory, and on disk when a cache
+    /// directory is set); returns its version (SHA-256) too.
     pub fn component(&self, bytes: &[u8]) -> Result<(String, Component), ValidationError> {
         let version = sha256_hex(bytes);
         if let Some(c) = self.components.lock().get(&version) {
             return Ok((version, c.clone()));
         }
-        let component = validate(&self.engine, bytes, &Limits::default())?;
+        let limits = Limits::default();
+        let disk = self
+            .cache_dir
+            .lock()
+            .clone()
+            .map(|dir| super::disk_cache::path_for(&dir, &self.engine, &version));
+        let cached = disk.as_deref().and_then(|path| {
+            precheck(bytes, &limits).ok()?;
+            let c = super::disk_cache::load(&self.engine, path)?;
+            check_interface(&self.engine, &c).ok()?;
+            tracing::info!(version = %&version[..12], "plugin loaded precompiled from cache");
+            Some(c)
+        });
+        let component = match cached {
+            Some(c) => c,
+            None => {
+                let c = validate(&self.engine, bytes, &limits)?;
+                if let Some(path) = &disk {
+                    super::disk_cache::store(&c, path);
+                }
+                c
+            }
+        };
         self.components
             .lock()
             .insert(version.clone(), component.clone());
