@@ -184,7 +184,20 @@ async fn a_runaway_loop_is_stopped_at_its_deadline() {
     assert_eq!(resp.status(), 503);
     assert!(
         took < Duration::from_millis(500),
-        "the loop ran {took:?} with a 20 ms deadline"
+        "the request took {took:?} with a 20 ms deadline"
+    );
+    // The plugin call itself was stopped right at its deadline (1 ms epoch ticks).
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    let log = closed.log();
+    let call_ms = log
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find(|v| v["fields"]["message"] == "plugin failed")
+        .and_then(|v| v["fields"]["call_ms"].as_f64())
+        .unwrap_or_else(|| panic!("no failure line with call_ms:\n{log}"));
+    assert!(
+        (19.0..60.0).contains(&call_ms),
+        "the loop ran {call_ms} ms with a 20 ms deadline"
     );
     assert!(metrics(&closed).await.contains("reason=\"deadline\""));
     assert_eq!(b.hits(), 0);

@@ -354,18 +354,20 @@ impl LoadedPlugin {
             policy: self.policy,
         };
         if self.policy == FailurePolicy::Reload && self.backoff.lock().until_ms > now_ms() {
-            return Err(self.record_failure(fail(FailureReason::BackingOff)));
+            return Err(self.record_failure(fail(FailureReason::BackingOff), None));
         }
         let taken = self.warm.lock().pop();
         let mut instance = match taken {
             Some(i) => i,
             None => self
                 .instantiate()
-                .map_err(|r| self.record_failure(fail(r)))?,
+                .map_err(|r| self.record_failure(fail(r), None))?,
         };
         let (store, bindings) = instance.parts();
         store.set_epoch_deadline(self.deadline_ms.max(1));
+        let started = std::time::Instant::now();
         let result = hook(store, bindings);
+        let elapsed = Some(started.elapsed());
         match result {
             Ok(value) => match check(&value) {
                 Ok(()) => {
@@ -377,18 +379,20 @@ impl LoadedPlugin {
                     Ok(value)
                 }
                 // A plugin that answers nonsense is not trusted with its next call either.
-                Err(msg) => Err(self.record_failure(fail(FailureReason::InvalidAction(msg)))),
+                Err(msg) => {
+                    Err(self.record_failure(fail(FailureReason::InvalidAction(msg)), elapsed))
+                }
             },
             Err(e) => {
                 let reason = classify(&e, instance.store.data());
-                Err(self.record_failure(fail(reason)))
+                Err(self.record_failure(fail(reason), elapsed))
             }
         }
     }
 
     /// Counts and logs a failure; under the reload policy, throws away the warm instances and
     /// backs off (100 ms doubling to 30 s) while failures repeat.
-    fn record_failure(&self, failure: Failure) -> Failure {
+    fn record_failure(&self, failure: Failure, elapsed: Option<std::time::Duration>) -> Failure {
         let m = &self.meta;
         self.engine
             .metrics
@@ -402,7 +406,9 @@ impl LoadedPlugin {
             .inc();
         tracing::warn!(
             tenant = %m.tenant, site = %m.site, plugin = %m.name, version = %m.version,
-            reason = %failure.reason, policy = ?failure.policy, "plugin failed"
+            reason = %failure.reason, policy = ?failure.policy,
+            call_ms = elapsed.map(|d| d.as_secs_f64() * 1000.0),
+            "plugin failed"
         );
         if failure.policy == FailurePolicy::Reload && failure.reason != FailureReason::BackingOff {
             self.warm.lock().clear();
