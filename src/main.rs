@@ -2,6 +2,11 @@
 #![forbid(unsafe_code)]
 
 use anyhow::Context;
+
+/// mimalloc instead of glibc malloc: glibc's malloc/free were 17% of the proxy's CPU in a
+/// profile of bench/proxy.sh (see docs/benchmarks.md).
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
 use clap::{Parser, Subcommand};
 use std::path::PathBuf;
 use std::process::ExitCode;

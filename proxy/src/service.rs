@@ -340,6 +340,11 @@ impl WeirProxy {
 impl ProxyHttp for WeirProxy {
     type CTX = RequestCtx;
 
+    /// No downstream modules: Pingora's default adds a (disabled) compression module that
+    /// would still run on every request. Compression, when it comes, will be a deliberate
+    /// per-site feature.
+    fn init_downstream_modules(&self, _modules: &mut pingora::modules::http::HttpModules) {}
+
     fn new_ctx(&self) -> RequestCtx {
         RequestCtx {
             runtime: self.shared.runtime(),
