@@ -28,6 +28,11 @@ fn site_with(backend: &Backend, plugins: &str) -> String {
     )
 }
 
+/// A node serving one site over `backend` with `plugins`.
+async fn start(backend: &Backend, plugins: &str) -> Node {
+    node().start(&site_with(backend, plugins)).await
+}
+
 async fn get(n: &Node, path: &str) -> reqwest::Response {
     n.client(&["shop.test"])
         .get(n.url("shop.test", path))
@@ -85,9 +90,7 @@ async fn an_early_answer_stops_the_chain_and_never_reaches_the_backend() {
 #[tokio::test]
 async fn response_bodies_are_held_for_body_plugins_and_reframed() {
     let b = Backend::start("b").await;
-    let n = node()
-        .start(&site_with(&b, &plugin("upper", "body-rewriter", "")))
-        .await;
+    let n = start(&b, &plugin("upper", "body-rewriter", "")).await;
     let resp = get(&n, "/shout").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.headers()["x-body-rewriter"], "1");
@@ -98,12 +101,7 @@ async fn response_bodies_are_held_for_body_plugins_and_reframed() {
     assert_eq!(resp.text().await.expect("body"), "B /SHOUT BODY=0\n");
 
     // A body larger than the plugin's max_body_bytes passes through untouched.
-    let small = node()
-        .start(&site_with(
-            &b,
-            &plugin("upper", "body-rewriter", "max_body_bytes = 4"),
-        ))
-        .await;
+    let small = start(&b, &plugin("upper", "body-rewriter", "max_body_bytes = 4")).await;
     let resp = get(&small, "/quiet").await;
     assert_eq!(resp.status(), 200);
     assert_eq!(resp.text().await.expect("body"), "b /quiet body=0\n");
@@ -112,9 +110,7 @@ async fn response_bodies_are_held_for_body_plugins_and_reframed() {
 #[tokio::test]
 async fn request_bodies_are_inspected_before_the_backend_sees_them() {
     let b = Backend::start("b").await;
-    let n = node()
-        .start(&site_with(&b, &plugin("guard", "body-guard", "")))
-        .await;
+    let n = start(&b, &plugin("guard", "body-guard", "")).await;
     let client = n.client(&["shop.test"]);
     let post = |body: &'static str| client.post(n.url("shop.test", "/form")).body(body).send();
     let resp = post("name=weir").await.expect("post");
@@ -172,12 +168,7 @@ async fn plugins_route_to_another_pool_and_rewrite_the_path() {
 #[tokio::test]
 async fn a_runaway_loop_is_stopped_at_its_deadline() {
     let b = Backend::start("b").await;
-    let closed = node()
-        .start(&site_with(
-            &b,
-            &plugin("spin", "infinite-loop", "deadline_ms = 20"),
-        ))
-        .await;
+    let closed = start(&b, &plugin("spin", "infinite-loop", "deadline_ms = 20")).await;
     let started = Instant::now();
     let resp = get(&closed, "/").await;
     let took = started.elapsed();
@@ -202,16 +193,15 @@ async fn a_runaway_loop_is_stopped_at_its_deadline() {
     assert!(metrics(&closed).await.contains("reason=\"deadline\""));
     assert_eq!(b.hits(), 0);
 
-    let open = node()
-        .start(&site_with(
-            &b,
-            &plugin(
-                "spin",
-                "infinite-loop",
-                "deadline_ms = 20\non_error = \"fail_open\"",
-            ),
-        ))
-        .await;
+    let open = start(
+        &b,
+        &plugin(
+            "spin",
+            "infinite-loop",
+            "deadline_ms = 20\non_error = \"fail_open\"",
+        ),
+    )
+    .await;
     let out = hammer(
         &open.client(&["shop.test"]),
         &open.url("shop.test", "/"),
@@ -228,12 +218,11 @@ async fn a_runaway_loop_is_stopped_at_its_deadline() {
 #[tokio::test]
 async fn a_memory_hog_hits_its_limit_and_the_proxy_stays_small() {
     let b = Backend::start("b").await;
-    let n = node()
-        .start(&site_with(
-            &b,
-            &plugin("hog", "memory-hog", "memory_mb = 32\ndeadline_ms = 1000"),
-        ))
-        .await;
+    let n = start(
+        &b,
+        &plugin("hog", "memory-hog", "memory_mb = 32\ndeadline_ms = 1000"),
+    )
+    .await;
     for _ in 0..5 {
         assert_eq!(get(&n, "/").await.status(), 503);
     }
@@ -249,9 +238,7 @@ async fn a_memory_hog_hits_its_limit_and_the_proxy_stays_small() {
 #[tokio::test]
 async fn traps_follow_each_policy() {
     let b = Backend::start("b").await;
-    let closed = node()
-        .start(&site_with(&b, &plugin("t", "trapper", "")))
-        .await;
+    let closed = start(&b, &plugin("t", "trapper", "")).await;
     assert_eq!(get(&closed, "/boom").await.status(), 503);
     assert_eq!(
         get(&closed, "/ok").await.status(),
@@ -260,20 +247,10 @@ async fn traps_follow_each_policy() {
     );
     assert!(metrics(&closed).await.contains("reason=\"trap\""));
 
-    let open = node()
-        .start(&site_with(
-            &b,
-            &plugin("t", "trapper", "on_error = \"fail_open\""),
-        ))
-        .await;
+    let open = start(&b, &plugin("t", "trapper", "on_error = \"fail_open\"")).await;
     assert_eq!(get(&open, "/boom").await.status(), 200);
 
-    let reload = node()
-        .start(&site_with(
-            &b,
-            &plugin("t", "trapper", "on_error = \"reload\""),
-        ))
-        .await;
+    let reload = start(&b, &plugin("t", "trapper", "on_error = \"reload\"")).await;
     assert_eq!(get(&reload, "/boom").await.status(), 503);
     assert_eq!(
         get(&reload, "/ok").await.status(),
@@ -301,9 +278,7 @@ async fn traps_follow_each_policy() {
 #[tokio::test]
 async fn invalid_actions_and_huge_output_are_failures() {
     let b = Backend::start("b").await;
-    let n = node()
-        .start(&site_with(&b, &plugin("bad", "bad-action", "")))
-        .await;
+    let n = start(&b, &plugin("bad", "bad-action", "")).await;
     for path in ["/status", "/header", "/route", "/after", "/redirect"] {
         assert_eq!(get(&n, path).await.status(), 503, "{path}");
     }
@@ -311,12 +286,11 @@ async fn invalid_actions_and_huge_output_are_failures() {
     assert!(metrics(&n).await.contains("reason=\"invalid_action\""));
     assert_eq!(b.hits(), 1);
 
-    let huge = node()
-        .start(&site_with(
-            &b,
-            &plugin("huge", "huge-output", "memory_mb = 64\ndeadline_ms = 1000"),
-        ))
-        .await;
+    let huge = start(
+        &b,
+        &plugin("huge", "huge-output", "memory_mb = 64\ndeadline_ms = 1000"),
+    )
+    .await;
     assert_eq!(get(&huge, "/").await.status(), 503);
     assert!(metrics(&huge).await.contains("reason=\"invalid_action\""));
 }
@@ -386,12 +360,11 @@ async fn a_failing_tenant_never_affects_another() {
 #[tokio::test]
 async fn hot_reload_swaps_a_plugin_with_no_failed_request() {
     let b = Backend::start("b").await;
-    let n = node()
-        .start(&site_with(
-            &b,
-            &plugin("tag", "header-setter", "config = { name = \"v1\" }"),
-        ))
-        .await;
+    let n = start(
+        &b,
+        &plugin("tag", "header-setter", "config = { name = \"v1\" }"),
+    )
+    .await;
     let client = n.client(&["shop.test"]);
     let url = n.url("shop.test", "/");
     let load = tokio::spawn({

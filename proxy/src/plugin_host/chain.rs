@@ -111,27 +111,29 @@ impl Chain {
             .unwrap_or(0)
     }
 
-    /// Runs `on-request-body` in chain order over the whole request `body`. Returns the new
-    /// body when a plugin replaced it. Plugins whose `max_body_bytes` the body exceeds are
-    /// skipped.
-    pub fn on_request_body(
-        &self,
-        req: &Request,
+    /// Runs one body hook over the whole `body` through `plugins` (those that want `hook` and
+    /// whose `max_body_bytes` the body fits; the others never see a partial body). Returns
+    /// the final body and whether a plugin replaced it.
+    fn run_body_hook<'a>(
+        plugins: impl Iterator<Item = &'a Arc<LoadedPlugin>>,
+        hook: Hooks,
         mut body: Vec<u8>,
-    ) -> Result<Option<Vec<u8>>, ChainStop> {
+        call: impl Fn(
+            &mut wasmtime::Store<super::instance::HostState>,
+            &weir_sdk_wit::bindings::Plugin,
+            &[u8],
+        ) -> wasmtime::Result<BodyAction>,
+    ) -> Result<(Vec<u8>, bool), ChainStop> {
+        let request_side = hook == Hooks::REQUEST_BODY;
         let mut replaced = false;
-        for plugin in &self.plugins {
-            if !plugin.hooks.contains(Hooks::REQUEST_BODY) || body.len() > plugin.max_body_bytes {
+        for plugin in plugins {
+            if !plugin.hooks.contains(hook) || body.len() > plugin.max_body_bytes {
                 continue;
             }
             let current: &[u8] = &body;
             let result = plugin.call(
-                |store, bindings| {
-                    bindings
-                        .weir_plugin_filter()
-                        .call_on_request_body(store, req, current, true)
-                },
-                |action| check_body_action(action, true),
+                |store, bindings| call(store, bindings, current),
+                |action| check_body_action(action, request_side),
             );
             let Some(mut actions) = actions_or_stop(plugin, result.map(|a| vec![a]))? else {
                 continue;
@@ -145,39 +147,46 @@ impl Chain {
                 Some(BodyAction::Pass) | None => {}
             }
         }
+        Ok((body, replaced))
+    }
+
+    /// Runs `on-request-body` in chain order over the whole request `body`; returns the new
+    /// body when a plugin replaced it.
+    pub fn on_request_body(
+        &self,
+        req: &Request,
+        body: Vec<u8>,
+    ) -> Result<Option<Vec<u8>>, ChainStop> {
+        let (body, replaced) = Self::run_body_hook(
+            self.plugins.iter(),
+            Hooks::REQUEST_BODY,
+            body,
+            |store, b, current| {
+                b.weir_plugin_filter()
+                    .call_on_request_body(store, req, current, true)
+            },
+        )?;
         Ok(replaced.then_some(body))
     }
 
-    /// Runs `on-response-body` in reverse chain order over the whole buffered `body`; each
-    /// plugin may pass it on or replace it. Plugins whose `max_body_bytes` the body exceeds
-    /// are skipped (they never see a partial body).
+    /// Runs `on-response-body` in reverse chain order over the whole response `body`; each
+    /// plugin may pass it on or replace it.
     pub fn on_response_body(
         &self,
         req: &Request,
         resp: &Response,
-        mut body: Vec<u8>,
+        body: Vec<u8>,
     ) -> Result<Vec<u8>, ChainStop> {
-        for plugin in self.plugins.iter().rev() {
-            if !plugin.hooks.contains(Hooks::RESPONSE_BODY) || body.len() > plugin.max_body_bytes {
-                continue;
-            }
-            let current: &[u8] = &body;
-            let result = plugin.call(
-                |store, bindings| {
-                    bindings
-                        .weir_plugin_filter()
-                        .call_on_response_body(store, req, resp, current)
-                },
-                |action| check_body_action(action, false),
-            );
-            let Some(mut actions) = actions_or_stop(plugin, result.map(|a| vec![a]))? else {
-                continue;
-            };
-            if let Some(BodyAction::Replace(new)) = actions.pop() {
-                body = new;
-            }
-        }
-        Ok(body)
+        Self::run_body_hook(
+            self.plugins.iter().rev(),
+            Hooks::RESPONSE_BODY,
+            body,
+            |store, b, current| {
+                b.weir_plugin_filter()
+                    .call_on_response_body(store, req, resp, current)
+            },
+        )
+        .map(|(body, _)| body)
     }
 
     /// Runs `on-request` through the chain, updating `req` as it goes.
