@@ -7,11 +7,7 @@ use weir_testkit::{hammer, Backend};
 
 #[tokio::test]
 async fn round_robin_spreads_evenly() {
-    let bs = [
-        Backend::start("a").await,
-        Backend::start("b").await,
-        Backend::start("c").await,
-    ];
+    let bs = crate::three_backends().await;
     let n = node()
         .start(&one_site(
             "round_robin",

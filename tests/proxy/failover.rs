@@ -115,11 +115,7 @@ async fn a_dead_5_percent_canary_costs_no_request() {
 
 #[tokio::test]
 async fn churn_of_one_backend_in_three_loses_no_request() {
-    let bs = Arc::new([
-        Backend::start("a").await,
-        Backend::start("b").await,
-        Backend::start("c").await,
-    ]);
+    let bs = Arc::new(crate::three_backends().await);
     let n = node()
         .start(&one_site(
             "round_robin",

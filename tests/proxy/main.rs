@@ -32,6 +32,15 @@ pub fn one_site(algorithm: &str, backends: &[(String, u32)], pool_extra: &str) -
     s
 }
 
+/// Three running backends named a, b and c.
+pub async fn three_backends() -> [Backend; 3] {
+    [
+        Backend::start("a").await,
+        Backend::start("b").await,
+        Backend::start("c").await,
+    ]
+}
+
 /// `(address, weight 1)` for each backend.
 pub fn equal(backends: &[&Backend]) -> Vec<(String, u32)> {
     backends.iter().map(|b| (b.addr().to_string(), 1)).collect()
