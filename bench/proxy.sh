@@ -17,6 +17,8 @@
 #   WEIR_BIN       Weir binary to use; when unset, `cargo build --release` builds it
 #   CARGO_TARGET_DIR  cargo target dir (default /work/target)
 #   KEEP_TMP=1     keep the temp dir (configs, logs, raw wrk output) for inspection
+#   PLUGIN_BENCH=1 compare Weir with 0, 1 and 4 noop plugins instead of nginx and haproxy
+#                  (bench/plugins.sh sets it)
 #
 # What it does: installs nginx, haproxy and wrk from Debian if missing; starts one small
 # fast backend (an nginx instance serving a BODY_BYTES file, 1 worker); starts Weir, nginx
