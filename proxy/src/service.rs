@@ -602,12 +602,7 @@ impl ProxyHttp for WeirProxy {
                 }
                 Err(stop) => {
                     ctx.plugin_failed = true;
-                    let reason = match stop {
-                        ChainStop::Failed { plugin, reason } => {
-                            format!("plugin {plugin}: {reason}")
-                        }
-                        other => format!("{other:?}"),
-                    };
+                    let reason = stop.to_string();
                     return Error::e_explain(ErrorType::HTTPStatus(503), reason);
                 }
             }
@@ -655,10 +650,7 @@ impl ProxyHttp for WeirProxy {
             }
             Err(stop) => {
                 // The head is already on its way: the response can only be cut short.
-                let reason = match stop {
-                    ChainStop::Failed { plugin, reason } => format!("plugin {plugin}: {reason}"),
-                    other => format!("{other:?}"),
-                };
+                let reason = stop.to_string();
                 Error::e_explain(
                     ErrorType::InternalError,
                     format!("response body aborted: {reason}"),

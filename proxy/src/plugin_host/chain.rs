@@ -57,6 +57,18 @@ pub enum ChainStop {
     },
 }
 
+impl std::fmt::Display for ChainStop {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ChainStop::Respond(reply) => write!(f, "plugin answered {}", reply.status),
+            ChainStop::Redirect(status, location) => {
+                write!(f, "plugin redirected {status} to {location}")
+            }
+            ChainStop::Failed { plugin, reason } => write!(f, "plugin {plugin}: {reason}"),
+        }
+    }
+}
+
 /// The plugins of one site, in order.
 #[derive(Debug, Default)]
 pub struct Chain {
