@@ -5,6 +5,7 @@
 #   plugins/build.sh          build and update dist/
 #   plugins/build.sh --check  fail if dist/ is stale (sources changed since it was built) or
 #                             if the plugins no longer build; dist/ is left untouched
+#   plugins/build.sh NAME...  build only these plugins and update only their manifest entries
 #
 # It installs its toolchain idempotently (Debian's rustc-web with rust-web-src and lld-22: see
 # ../../shared/WASM-TOOLCHAIN.md) and turns core modules into components with
@@ -12,7 +13,15 @@
 set -euo pipefail
 here="$(cd "$(dirname "$0")" && pwd)"
 root="$(cd "$here/.." && pwd)"
-mode="${1:-build}"
+mode="build"
+only=()
+for arg in "$@"; do
+  case "$arg" in
+    --check) mode="--check" ;;
+    -*) echo "plugins: unknown option $arg (usage: build.sh [--check | NAME...])" >&2; exit 2 ;;
+    *) only+=("$arg") ;;
+  esac
+done
 
 install_toolchain() {
   if [ -x /usr/bin/rustc ] && /usr/bin/rustc --print sysroot >/dev/null 2>&1 \
@@ -43,6 +52,7 @@ crates() {  # "dir name" per guest crate with a cdylib
       grep -q 'crate-type = \["cdylib"\]' "$toml" || continue
       dir="$(dirname "$toml")"
       name="$(sed -n 's/^name = "\(.*\)"/\1/p' "$toml" | head -1)"
+      if ((${#only[@]})) && [[ ! " ${only[*]} " == *" $name "* ]]; then continue; fi
       echo "$dir $name"
     done )
 }
@@ -50,7 +60,9 @@ crates() {  # "dir name" per guest crate with a cdylib
 install_toolchain
 echo "plugins: guest toolchain $(/usr/bin/rustc -V)"
 guest_target="${PLUGINS_TARGET_DIR:-$HOME/.cache/weir/plugins-target}"
-( cd "$here" && CARGO_TARGET_DIR="$guest_target" RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release --locked -q )
+packages=()
+for n in "${only[@]}"; do packages+=(-p "$n"); done
+( cd "$here" && CARGO_TARGET_DIR="$guest_target" RUSTC_BOOTSTRAP=1 /usr/bin/cargo build --release --locked -q "${packages[@]}" )
 
 # The host's `weir` binary (same target dir and whole-workspace build as the tests, so nothing
 # is rebuilt with other features).
@@ -63,8 +75,7 @@ out="$here/dist"
 mkdir -p "$out"
 
 stale=0
-manifest="{\n  \"toolchain\": \"$(/usr/bin/rustc -V)\",\n  \"plugins\": {"
-sep=""
+entries="$(mktemp)"
 while read -r dir name; do
   core="$guest_target/wasm32-unknown-unknown/release/${name//-/_}.wasm"
   "${weir[@]}" plugin componentize "$core" "$out/$name.wasm" >/dev/null
@@ -79,16 +90,26 @@ while read -r dir name; do
       echo "plugins: note: $name.wasm rebuilt with different bytes (toolchain drift?), sources unchanged"
     fi
   fi
-  manifest+="$sep\n    \"$name\": {\"dir\": \"$dir\", \"source_sha256\": \"$src\", \"component_sha256\": \"$comp\", \"bytes\": $(stat -c %s "$out/$name.wasm")}"
-  sep=","
+  echo "$name $dir $src $comp $(stat -c %s "$out/$name.wasm")" >> "$entries"
 done < <(crates)
-manifest+="\n  }\n}\n"
 
 if [ "$mode" = "--check" ]; then
-  rm -rf "$out"
+  rm -rf "$out" "$entries"
   [ "$stale" = 0 ] || exit 1
   echo "plugins: dist/ is up to date"
 else
-  printf "%b" "$manifest" > "$out/manifest.json"
-  echo "plugins: built $(ls "$out"/*.wasm | wc -l) components into plugins/dist/"
+  # One entry per plugin, sorted; a partial build keeps the other entries as they were.
+  python3 - "$out/manifest.json" "$entries" "$(/usr/bin/rustc -V)" "${#only[@]}" <<'PY'
+import json, os, sys
+path, entries, toolchain, partial = sys.argv[1], sys.argv[2], sys.argv[3], sys.argv[4] != "0"
+plugins = {}
+if partial and os.path.exists(path):
+    plugins = json.load(open(path))["plugins"]
+for line in open(entries):
+    name, d, src, comp, size = line.split()
+    plugins[name] = {"dir": d, "source_sha256": src, "component_sha256": comp, "bytes": int(size)}
+lines = ",\n".join(f'    "{n}": {json.dumps(plugins[n])}' for n in sorted(plugins))
+open(path, "w").write(f'{{\n  "toolchain": "{toolchain}",\n  "plugins": {{\n{lines}\n  }}\n}}\n')
+PY
+  echo "plugins: built $(wc -l < "$entries") components into plugins/dist/"
 fi
