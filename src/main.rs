@@ -76,6 +76,13 @@ enum PluginCommand {
         /// Calls per measurement.
         #[arg(long, default_value_t = 20000)]
         iterations: usize,
+        /// The plugin's config as JSON.
+        #[arg(long, default_value = "{}")]
+        config: String,
+        /// A sample request as a JSON file (as for `weir plugin test`); default: a GET with ten
+        /// headers.
+        #[arg(long)]
+        request: Option<PathBuf>,
     },
     /// Run a plugin's on-request on a sample request and print what it does.
     Test {
@@ -178,10 +185,26 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
             );
         }
         PluginCommand::New { name, dir } => plugin_new(&name, dir)?,
-        PluginCommand::Bench { file, iterations } => {
+        PluginCommand::Bench {
+            file,
+            iterations,
+            config,
+            request,
+        } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
-            let table = weir_proxy::bench_plugin(&bytes, iterations)
+            let request = request
+                .map(|path| {
+                    std::fs::read_to_string(&path)
+                        .with_context(|| format!("reading {}", path.display()))
+                })
+                .transpose()?;
+            let options = weir_proxy::BenchOptions {
+                iterations,
+                config,
+                request,
+            };
+            let table = weir_proxy::bench_plugin(&bytes, &options)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;
             print!("{table}");
         }

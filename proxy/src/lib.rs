@@ -28,7 +28,7 @@ pub use loader::{load, LoadError, LoadedConfig, Overrides};
 pub use logging::init as init_logging;
 pub use metrics::Metrics;
 pub use plugin_host::PluginEngine;
-pub use plugin_try::{bench_plugin, try_plugin};
+pub use plugin_try::{bench_plugin, try_plugin, BenchOptions};
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;

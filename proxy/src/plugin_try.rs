@@ -105,23 +105,39 @@ fn time_chain(
     Ok((at(0.5), at(0.99)))
 }
 
-/// Measures `on-request` of `component` on a request with ten headers: a chain of one and of
-/// four copies, warm instances and fresh ones. Returns a Markdown table.
-pub fn bench_plugin(component: &[u8], iterations: usize) -> Result<String, String> {
-    let headers = (0..10)
-        .map(|i| (format!("x-header-{i}"), format!("value-{i}")))
-        .collect();
-    let req = sample_request(SampleRequest {
-        path: "/products/42".into(),
-        query: "ref=home".into(),
-        headers,
-        ..SampleRequest::default()
-    });
-    let iterations = iterations.max(100);
+/// What `weir plugin bench` measures.
+#[derive(Debug, Clone, Default)]
+pub struct BenchOptions {
+    /// Calls per measurement (at least 100).
+    pub iterations: usize,
+    /// The plugin's config as JSON text; empty means `{}`.
+    pub config: String,
+    /// A sample request as JSON (see `weir plugin test`); `None` means a GET with ten headers.
+    pub request: Option<String>,
+}
+
+/// Measures `on-request` of `component` on the sample request (default: a GET with ten
+/// headers): a chain of one and of four copies, warm instances and fresh ones. Returns a
+/// Markdown table.
+pub fn bench_plugin(component: &[u8], options: &BenchOptions) -> Result<String, String> {
+    let sample = match &options.request {
+        Some(json) => serde_json::from_str(json).map_err(|e| format!("request JSON: {e}"))?,
+        None => SampleRequest {
+            path: "/products/42".into(),
+            query: "ref=home".into(),
+            headers: (0..10)
+                .map(|i| (format!("x-header-{i}"), format!("value-{i}")))
+                .collect(),
+            ..SampleRequest::default()
+        },
+    };
+    let req = sample_request(sample);
+    let config = parse_config(&options.config)?;
+    let iterations = options.iterations.max(100);
     let mut out = String::from("| chain | instances | p50 µs | p99 µs |\n|---|---|---:|---:|\n");
     let mut p50s = Vec::new();
     for copies in [1usize, 4] {
-        let chain = load_chain(component, serde_json::json!({}), copies)?;
+        let chain = load_chain(component, config.clone(), copies)?;
         // Warm up allocator pools and caches.
         time_chain(&chain, &req, 100, false)?;
         for fresh in [false, true] {
@@ -145,14 +161,20 @@ pub fn bench_plugin(component: &[u8], iterations: usize) -> Result<String, Strin
     Ok(out)
 }
 
+/// Parses a plugin config given on the command line; empty text means `{}`.
+fn parse_config(config: &str) -> Result<serde_json::Value, String> {
+    if config.trim().is_empty() {
+        return Ok(serde_json::json!({}));
+    }
+    serde_json::from_str(config).map_err(|e| format!("config JSON: {e}"))
+}
+
 /// Loads `component` with `config` (JSON), runs `on-request` on `request` (JSON) and returns a
 /// description of the outcome. Errors name what was wrong.
 pub fn try_plugin(component: &[u8], config: &str, request: &str) -> Result<String, String> {
     let sample: SampleRequest =
         serde_json::from_str(request).map_err(|e| format!("request JSON: {e}"))?;
-    let config: serde_json::Value =
-        serde_json::from_str(config).map_err(|e| format!("config JSON: {e}"))?;
-    let chain = load_chain(component, config, 1)?;
+    let chain = load_chain(component, parse_config(config)?, 1)?;
     let version = chain
         .plugins
         .first()
