@@ -15,6 +15,8 @@
 #   ROUNDS         measurements per server; the median is reported (default 1)
 #   BODY_BYTES     size of the backend's response body (default 1024)
 #   WEIR_BIN       Weir binary to use; when unset, `cargo build --release` builds it
+#   BARE_BIN       the bare Pingora peer (bench/peers/pingora_bare.rs); default: the
+#                  `pingora-bare` example next to WEIR_BIN, built with it
 #   CARGO_TARGET_DIR  cargo target dir (default /work/target)
 #   KEEP_TMP=1     keep the temp dir (configs, logs, raw wrk output) for inspection
 #   PLUGIN_BENCH=1 compare Weir with 0, 1 and 4 noop plugins instead of nginx and haproxy
@@ -25,7 +27,9 @@
 # (reverse proxy) and haproxy in front of it, each with WORKERS workers and keep-alive to
 # the client and to the backend; runs wrk against each in sequence (warm-up, then the
 # measurement); prints a markdown table of RPS and p50/p99 latency, the ratios Weir/nginx
-# and Weir/haproxy, and whether the targets are met:
+# and Weir/haproxy, and whether the targets are met. "pingora-bare" is the smallest Pingora
+# proxy (same Pingora, allocator and profile, none of Weir's code): Weir/pingora-bare is what
+# Weir adds, pingora-bare/nginx what Pingora itself costs. The targets:
 #   Weir RPS >= 1.1 x nginx RPS, and Weir p99 <= nginx p99.
 # A missed target is reported, not an error (exit 0). Non-2xx responses, a wrong body
 # size or a server that does not start are errors (exit 1).
@@ -45,7 +49,7 @@ BODY_BYTES=${BODY_BYTES:-1024}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-/work/target}
 
 REPO_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-SERVERS=(weir nginx haproxy)
+SERVERS=(weir pingora-bare nginx haproxy)
 # PLUGIN_BENCH=1 (bench/plugins.sh): Weir with 0, 1 and 4 noop plugins instead of the peers.
 PLUGIN_BENCH=${PLUGIN_BENCH:-0}
 [[ $PLUGIN_BENCH == 1 ]] && SERVERS=(weir weir-noop1 weir-noop4)
@@ -110,10 +114,31 @@ build_weir() {
         [[ -x $WEIR_BIN ]] || die "WEIR_BIN=$WEIR_BIN is not an executable"
         return
     fi
-    log "building Weir (release) in $CARGO_TARGET_DIR"
-    (cd "$REPO_ROOT" && cargo build --release --quiet) || die "cargo build --release failed"
+    log "building Weir and the bare Pingora peer (release) in $CARGO_TARGET_DIR"
+    (cd "$REPO_ROOT" && cargo build --release --quiet --bin weir --example pingora-bare) \
+        || die "cargo build --release failed"
     WEIR_BIN=$CARGO_TARGET_DIR/release/weir
     [[ -x $WEIR_BIN ]] || die "no binary at $WEIR_BIN"
+}
+
+build_bare() {
+    BARE_BIN=${BARE_BIN:-$(dirname "$WEIR_BIN")/examples/pingora-bare}
+    if [[ ! -x $BARE_BIN ]]; then
+        log "building the bare Pingora peer (release) in $CARGO_TARGET_DIR"
+        (cd "$REPO_ROOT" && cargo build --release --quiet --example pingora-bare) \
+            || die "cargo build --release --example pingora-bare failed"
+        BARE_BIN=$CARGO_TARGET_DIR/release/examples/pingora-bare
+    fi
+    [[ -x $BARE_BIN ]] || die "no bare Pingora binary at $BARE_BIN"
+}
+
+start_pingora_bare() {
+    local port
+    port=$(free_port)
+    "$BARE_BIN" "127.0.0.1:$port" "127.0.0.1:$BACKEND_PORT" "$WORKERS" >"$TMP/pingora-bare.log" 2>&1 &
+    PIDS+=($!)
+    wait_for_port pingora-bare "$port" "$!"
+    PORT[pingora-bare]=$port
 }
 
 # --------------------------------------------------------------------------- ports
@@ -377,7 +402,9 @@ if [[ $PLUGIN_BENCH == 1 ]]; then
     start_weir weir-noop1 1
     start_weir weir-noop4 4
 else
+    build_bare
     start_weir weir 0
+    start_pingora_bare
     start_nginx_proxy
     start_haproxy
 fi
@@ -442,6 +469,8 @@ fi
 rps_nginx=$(ratio "${M_RPS[weir]}" "${M_RPS[nginx]}")
 rps_haproxy=$(ratio "${M_RPS[weir]}" "${M_RPS[haproxy]}")
 p99_nginx=$(ratio "${M_P99[weir]}" "${M_P99[nginx]}")
+rps_bare=$(ratio "${M_RPS[weir]}" "${M_RPS[pingora-bare]}")
+bare_nginx=$(ratio "${M_RPS[pingora-bare]}" "${M_RPS[nginx]}")
 
 echo
 echo "Proxy throughput: $CONNECTIONS connections, ${BODY_BYTES}-byte responses, workers=$WORKERS," \
@@ -452,6 +481,8 @@ echo
 echo "- Weir/nginx RPS: ${rps_nginx}x"
 echo "- Weir/haproxy RPS: ${rps_haproxy}x"
 echo "- Weir p99 / nginx p99: ${p99_nginx}x"
+echo "- Weir/pingora-bare RPS: ${rps_bare}x (what Weir's own code costs)"
+echo "- pingora-bare/nginx RPS: ${bare_nginx}x (what Pingora itself costs)"
 echo
 if [[ -n $BUSY ]]; then
     echo "WARNING: other load on the machine during: $BUSY- rerun on an idle machine"
