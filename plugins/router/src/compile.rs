@@ -19,6 +19,21 @@ const MAX_BODY: usize = 1 << 20;
 /// Most rules in one config.
 const MAX_RULES: usize = 1000;
 
+/// Reads `value` as `T`; an error names the field it is about, after `prefix`
+/// (`match.path: …`, `canary: missing field `pool``).
+fn read<T: serde::de::DeserializeOwned>(prefix: &str, value: Value) -> Result<T, String> {
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        match (prefix, path.as_str()) {
+            ("", ".") => inner.to_string(),
+            (_, ".") => format!("{prefix}: {inner}"),
+            ("", _) => format!("{path}: {inner}"),
+            _ => format!("{prefix}.{path}: {inner}"),
+        }
+    })
+}
+
 /// Parses and checks the whole config.
 pub fn compile(config: &str) -> Result<Router, String> {
     let text = if config.trim().is_empty() {
@@ -42,8 +57,7 @@ pub fn compile(config: &str) -> Result<Router, String> {
     let default = match raw.default {
         None => None,
         Some(value) => {
-            let raw: RawActions =
-                serde_json::from_value(value).map_err(|e| format!("default: {e}"))?;
+            let raw: RawActions = read("", value).map_err(|e| format!("default: {e}"))?;
             Some(
                 compile_actions(
                     raw,
@@ -62,10 +76,9 @@ pub fn compile(config: &str) -> Result<Router, String> {
 
 fn compile_rule(index: usize, value: Value) -> Result<Rule, String> {
     let raw = RawRule::split(value)?;
-    let when: RawMatch = serde_json::from_value(raw.when).map_err(|e| format!("match: {e}"))?;
+    let when: RawMatch = read("match", raw.when)?;
     let (matcher, groups) = compile_match(when).map_err(|e| format!("match.{e}"))?;
-    let actions: RawActions =
-        serde_json::from_value(Value::Object(raw.actions)).map_err(|e| e.to_string())?;
+    let actions: RawActions = read("", Value::Object(raw.actions))?;
     let salt = raw.name.unwrap_or_else(|| format!("rule {index}"));
     let actions = compile_actions(actions, &groups, &salt)?;
     Ok(Rule { matcher, actions })

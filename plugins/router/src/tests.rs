@@ -24,9 +24,7 @@ fn router(config: serde_json::Value) -> Router {
 }
 
 fn error(config: serde_json::Value) -> String {
-    compile(&config.to_string())
-        .err()
-        .expect("config must be rejected")
+    compile(&config.to_string()).expect_err("config must be rejected")
 }
 
 fn get(path: &str) -> Request {
@@ -272,11 +270,11 @@ fn invalid_rules_are_rejected_with_their_index_and_reason() {
         ),
         (
             json!({"rules": [{"pool": "a"}, {"pool": "a"}, {"name": "typo", "pols": "a"}]}),
-            "rule 2 (typo): unknown field `pols`",
+            "rule 2 (typo): pols: unknown field `pols`",
         ),
         (
             json!({"rules": [{"match": {"hots": "x"}, "pool": "a"}]}),
-            "rule 0: match: unknown field `hots`",
+            "rule 0: match.hots: unknown field `hots`",
         ),
         (
             json!({"rules": [{"match": {"headers": {"x-a": {"regex": "["}}}, "pool": "a"}]}),
@@ -308,6 +306,14 @@ fn invalid_rules_are_rejected_with_their_index_and_reason() {
         ),
         (json!({"rules": [5]}), "rule 0: a rule must be an object"),
         (
+            json!({"rules": [{"canary": {"percent": 5}}]}),
+            "rule 0: canary: missing field `pool`",
+        ),
+        (
+            json!({"rules": [{"match": {"path": {"prefix": "/a", "exact": "/b"}}, "pool": "a"}]}),
+            "rule 0: match.path: ",
+        ),
+        (
             json!({"rulez": []}),
             "invalid router config: unknown field `rulez`",
         ),
@@ -319,4 +325,40 @@ fn invalid_rules_are_rejected_with_their_index_and_reason() {
             "{config}\n  gave: {e}\n  want: {want}…"
         );
     }
+}
+
+#[test]
+fn the_benchmark_config_loads_and_routes_its_sample_requests() {
+    let r = compile(include_str!("../bench/rules.json")).expect("bench/rules.json");
+    assert_eq!(r.rules.len(), 20);
+    let sample = |text: &str| -> Request {
+        let v: serde_json::Value = serde_json::from_str(text).expect("request json");
+        let headers: Vec<(String, String)> =
+            serde_json::from_value(v["headers"].clone()).expect("headers");
+        let h: Vec<(&str, &str)> = headers
+            .iter()
+            .map(|(k, v)| (k.as_str(), v.as_str()))
+            .collect();
+        request(
+            v["method"].as_str().unwrap_or("GET"),
+            v["host"].as_str().unwrap_or(""),
+            v["path"].as_str().unwrap_or("/"),
+            v["query"].as_str().unwrap_or(""),
+            &h,
+        )
+    };
+    let last = sample(include_str!("../bench/request-last-rule.json"));
+    let actions = format!("{:?}", r.on_request(&last));
+    assert!(
+        actions.contains("RouteTo(\"web\")") || actions.contains("RouteTo(\"canary\")"),
+        "{actions}"
+    );
+    let first = sample(include_str!("../bench/request-first-rule.json"));
+    same!(
+        r.on_request(&first),
+        [
+            A::SetHeader(("x-section".into(), "admin".into())),
+            route("api")
+        ]
+    );
 }
