@@ -1,0 +1,205 @@
+//! Request body parsing into named fields, bounded by the body size the host hands over:
+//! URL-encoded forms, JSON (every key and string/number leaf), multipart/form-data (field
+//! values, part names and file names) and XML (attribute values and text). Anything else is
+//! inspected as one text value.
+
+/// One field of a body: its name and (still encoded when `encoded`) value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Field {
+    pub name: String,
+    pub value: String,
+    /// The value is percent-encoded form data.
+    pub encoded: bool,
+    /// The value is an uploaded file name.
+    pub filename: bool,
+}
+
+fn xml_field(value: &str) -> Field {
+    field("", &crate::normalize::html_decode(value), false)
+}
+
+fn field(name: &str, value: &str, encoded: bool) -> Field {
+    Field {
+        name: name.to_string(),
+        value: value.to_string(),
+        encoded,
+        filename: false,
+    }
+}
+
+/// Most JSON nesting followed; deeper values are inspected as raw text.
+const MAX_JSON_DEPTH: usize = 32;
+
+/// Splits a URL-encoded form (or query string) into encoded (name, value) pairs.
+pub fn urlencoded(text: &str) -> Vec<Field> {
+    text.split('&')
+        .filter(|p| !p.is_empty())
+        .map(|pair| match pair.split_once('=') {
+            Some((k, v)) => field(k, v, true),
+            None => field(pair, "", true),
+        })
+        .collect()
+}
+
+fn json_walk(value: &serde_json::Value, name: &str, depth: usize, out: &mut Vec<Field>) {
+    match value {
+        serde_json::Value::Object(map) => {
+            for (k, v) in map {
+                // Keys are inspected too ({"__proto__": …}, {"$where": …}).
+                out.push(field("", k, false));
+                if depth < MAX_JSON_DEPTH {
+                    json_walk(v, k, depth + 1, out);
+                }
+            }
+        }
+        serde_json::Value::Array(items) => {
+            for v in items {
+                if depth < MAX_JSON_DEPTH {
+                    json_walk(v, name, depth + 1, out);
+                }
+            }
+        }
+        serde_json::Value::String(s) => out.push(field(name, s, false)),
+        serde_json::Value::Number(n) => out.push(field(name, &n.to_string(), false)),
+        _ => {}
+    }
+}
+
+fn header_param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
+    header.split(';').skip(1).find_map(|p| {
+        let (k, v) = p.trim().split_once('=')?;
+        k.trim()
+            .eq_ignore_ascii_case(key)
+            .then(|| v.trim().trim_matches('"'))
+    })
+}
+
+/// Parts of a multipart body: each part's name, file name and content.
+fn multipart(text: &str, boundary: &str, out: &mut Vec<Field>) {
+    let delim = format!("--{boundary}");
+    for part in text.split(delim.as_str()).skip(1) {
+        if part.starts_with("--") {
+            break;
+        }
+        let part = part.trim_start_matches(['\r', '\n']);
+        let (head, content) = match part
+            .find("\r\n\r\n")
+            .map(|i| (i, 4))
+            .or_else(|| part.find("\n\n").map(|i| (i, 2)))
+        {
+            Some((i, sep)) => (&part[..i], &part[i + sep..]),
+            None => (part, ""),
+        };
+        let mut name = "";
+        for line in head.lines() {
+            let lower = line.to_ascii_lowercase();
+            if lower.starts_with("content-disposition") {
+                name = header_param(line, "name").unwrap_or("");
+                if let Some(f) = header_param(line, "filename") {
+                    out.push(Field {
+                        name: name.to_string(),
+                        value: f.to_string(),
+                        encoded: false,
+                        filename: true,
+                    });
+                }
+            }
+        }
+        out.push(field("", name, false));
+        let content = content.trim_end_matches(['\r', '\n']);
+        out.push(field(name, content, false));
+    }
+}
+
+/// Attribute values and text nodes of an XML document (no entity expansion).
+fn xml(text: &str, out: &mut Vec<Field>) {
+    let mut rest = text;
+    while let Some(lt) = rest.find('<') {
+        let t = rest[..lt].trim();
+        if !t.is_empty() {
+            out.push(xml_field(t));
+        }
+        let Some(gt) = rest[lt..].find('>') else {
+            out.push(field("", &rest[lt..], false));
+            return;
+        };
+        let tag = &rest[lt + 1..lt + gt];
+        // Malformed attributes (`a="" WAITFOR …"`) are seen through the whole attribute text.
+        if let Some(sp) = tag.find(char::is_whitespace) {
+            if !tag.starts_with('?') && tag[sp..].matches('"').count() > 2 {
+                out.push(xml_field(&tag[sp..]));
+            }
+        }
+        let mut attrs = tag;
+        while let Some(eq) = attrs.find('=') {
+            let after = attrs[eq + 1..].trim_start();
+            let q = after.chars().next().unwrap_or(' ');
+            if q == '"' || q == '\'' {
+                let val = &after[1..];
+                let end = val.find(q).unwrap_or(val.len());
+                out.push(xml_field(&val[..end]));
+                attrs = &val[(end + 1).min(val.len())..];
+            } else {
+                attrs = after;
+            }
+        }
+        rest = &rest[lt + gt + 1..];
+    }
+    let t = rest.trim();
+    if !t.is_empty() {
+        out.push(xml_field(t));
+    }
+}
+
+/// The fields of a body with this Content-Type.
+pub fn fields(content_type: Option<&str>, body: &[u8]) -> Vec<Field> {
+    let text = String::from_utf8_lossy(body);
+    let ct = content_type.unwrap_or("").to_ascii_lowercase();
+    let mut out = Vec::new();
+    if ct.contains("json") {
+        match serde_json::from_str::<serde_json::Value>(&text) {
+            Ok(v) => json_walk(&v, "", 0, &mut out),
+            Err(_) => out.push(field("", &text, false)),
+        }
+    } else if ct.starts_with("multipart/") {
+        match header_param(content_type.unwrap_or(""), "boundary") {
+            Some(b) if !b.is_empty() => multipart(&text, b, &mut out),
+            _ => out.push(field("", &text, false)),
+        }
+    } else if ct.contains("xml") {
+        xml(&text, &mut out);
+    } else if ct.is_empty() || ct.starts_with("application/x-www-form-urlencoded") {
+        out = urlencoded(&text);
+    } else {
+        // text/plain and others: the raw text, and form fields if it looks like a form.
+        out.push(field("", &text, false));
+        if text.contains('=') {
+            out.extend(urlencoded(&text));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_each_kind() {
+        let f = fields(Some("application/x-www-form-urlencoded"), b"a=1&b=%27x");
+        assert_eq!(f[1].value, "%27x");
+        let j = fields(Some("application/json"), br#"{"q":{"x":["' or 1=1"]}}"#);
+        assert!(j.iter().any(|f| f.value == "' or 1=1" && f.name == "x"));
+        let m = fields(
+            Some("multipart/form-data; boundary=XX"),
+            b"--XX\r\nContent-Disposition: form-data; name=\"f\"; filename=\"a.php\"\r\n\r\nhello\r\n--XX--\r\n",
+        );
+        assert!(m.iter().any(|f| f.filename && f.value == "a.php"));
+        assert!(m.iter().any(|f| f.value == "hello"));
+        let x = fields(Some("application/xml"), br#"<a probe="v1">t</a>"#);
+        assert_eq!(
+            x.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(),
+            vec!["v1", "t"]
+        );
+    }
+}

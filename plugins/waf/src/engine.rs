@@ -1,0 +1,277 @@
+//! The inspection engine: splits a request into inspected values (path, query parameters,
+//! headers, cookies, body fields), normalises each and runs the detectors, returning the
+//! first rule that fires. Pure Rust, no host calls, so native tests drive it directly.
+
+use crate::body::{self, Field};
+use crate::config::Config;
+use crate::normalize::{url_decode, Views};
+use crate::rules::{self, Rule, Rules};
+use crate::{generic, java, lfi, php, rce, scanner, sqli, xss};
+
+/// The parts of a request the engine looks at.
+#[derive(Debug, Clone, Copy)]
+pub struct RequestParts<'a> {
+    /// Path as received (percent-encoded).
+    pub path: &'a str,
+    /// Query string without `?`.
+    pub query: &'a str,
+    /// Header names lowercase.
+    pub headers: &'a [(String, String)],
+    pub client_ip: &'a str,
+}
+
+impl RequestParts<'_> {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A rule that fired, and where.
+#[derive(Debug, Clone)]
+pub struct Finding {
+    pub rule: &'static Rule,
+    /// Where the value was: `path`, `query:NAME`, `header:NAME`, `cookie:NAME`, `body:NAME`, …
+    pub location: String,
+}
+
+/// Headers that carry no user-controlled free text worth inspecting (or are set by proxies).
+const SKIPPED_HEADERS: &[&str] = &[
+    "host",
+    "accept",
+    "accept-encoding",
+    "accept-language",
+    "accept-charset",
+    "connection",
+    "content-length",
+    "content-type",
+    "cache-control",
+    "pragma",
+    "upgrade-insecure-requests",
+    "dnt",
+    "te",
+    "priority",
+    "keep-alive",
+    "proxy-connection",
+    "authorization",
+    "proxy-authorization",
+    "x-forwarded-for",
+    "x-forwarded-proto",
+    "x-forwarded-host",
+    "x-forwarded-port",
+    "x-real-ip",
+    "forwarded",
+    "via",
+    "x-request-id",
+    "traceparent",
+    "tracestate",
+    "if-modified-since",
+    "if-none-match",
+    "if-match",
+    "if-unmodified-since",
+    "if-range",
+    "range",
+    "content-range",
+    "origin",
+    "upgrade",
+    "expect",
+    "transfer-encoding",
+    "content-encoding",
+    "date",
+];
+
+/// Header names carrying an uploaded file name.
+const FILENAME_HEADERS: &[&str] = &["x-filename", "x_filename", "x-file-name", "x_file_name"];
+
+/// A configured engine for one site.
+#[derive(Debug, Default)]
+pub struct Engine {
+    pub config: Config,
+    rules: Rules,
+}
+
+impl Engine {
+    pub fn new(config: Config) -> Engine {
+        let rules = Rules::new(config.paranoia, &config.disabled_rules);
+        Engine { config, rules }
+    }
+
+    fn found(&self, id: u32, location: impl Into<String>) -> Option<Finding> {
+        rules::find(id).map(|rule| Finding {
+            rule,
+            location: location.into(),
+        })
+    }
+
+    /// Runs every value detector on one value.
+    fn value(&self, v: &Views, location: &str) -> Option<Finding> {
+        let r = &self.rules;
+        let id = sqli::detect(v, r)
+            .or_else(|| xss::detect(v, r))
+            .or_else(|| lfi::detect(v, r))
+            .or_else(|| rce::detect(v, r))
+            .or_else(|| php::detect(v, r))
+            .or_else(|| java::detect(v, r))
+            .or_else(|| generic::detect(v, r))?;
+        self.found(id, location)
+    }
+
+    /// Whether the request skips inspection (allowlisted client or path).
+    pub fn allowlisted(&self, req: &RequestParts) -> bool {
+        self.config.ip_allowed(req.client_ip) || self.config.path_allowed(req.path)
+    }
+
+    fn filename(&self, name: &str, location: &str) -> Option<Finding> {
+        if self.rules.on(933110) && php::php_filename(name) {
+            return self.found(933110, location);
+        }
+        let n = name
+            .trim()
+            .trim_end_matches(['.', ' '])
+            .to_ascii_lowercase();
+        if self.rules.on(944140) && (n.ends_with(".jsp") || n.ends_with(".jspx")) {
+            return self.found(944140, location);
+        }
+        None
+    }
+
+    /// Encoded `name=value` fields (query, form body).
+    fn fields(&self, fields: &[Field], place: &str, referer_off_site: bool) -> Option<Finding> {
+        for f in fields {
+            let name = if f.encoded {
+                url_decode(&f.name, true)
+            } else {
+                f.name.clone()
+            };
+            if !name.is_empty() {
+                let loc = format!("{place}-name");
+                if let Some(found) = self.value(&Views::of_decoded(name.clone()), &loc) {
+                    return Some(found);
+                }
+                if generic::session_param(&name) {
+                    let id = if referer_off_site { 943110 } else { 943120 };
+                    if self.rules.on(id) && (id == 943110 || !f.value.is_empty()) {
+                        return self.found(id, loc);
+                    }
+                }
+            }
+            if self.config.param_allowed(&name) {
+                continue;
+            }
+            let loc = format!("{place}:{name}");
+            if f.filename {
+                if let Some(found) = self.filename(&f.value, &loc) {
+                    return Some(found);
+                }
+            }
+            let views = if f.encoded {
+                Views::of_encoded(&f.value, true)
+            } else {
+                Views::of_decoded(f.value.clone())
+            };
+            if let Some(found) = self.value(&views, &loc) {
+                return Some(found);
+            }
+        }
+        None
+    }
+
+    /// Whether the Referer names another host than the request's.
+    fn referer_off_site(&self, req: &RequestParts) -> bool {
+        let Some(referer) = req.header("referer") else {
+            return false;
+        };
+        let host = req
+            .header("host")
+            .unwrap_or("")
+            .split(':')
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        let rhost = referer
+            .split("://")
+            .nth(1)
+            .unwrap_or("")
+            .split(['/', ':', '?'])
+            .next()
+            .unwrap_or("")
+            .to_ascii_lowercase();
+        !rhost.is_empty() && rhost != host
+    }
+
+    /// Inspects path, query, headers and cookies.
+    pub fn inspect_request(&self, req: &RequestParts) -> Option<Finding> {
+        let path = url_decode(req.path, false);
+        let path_views = Views::of_decoded(path);
+        if let Some(id) = lfi::detect_path(&path_views.lower.replace('\\', "/"), &self.rules) {
+            return self.found(id, "path");
+        }
+        if let Some(f) = self.value(&path_views, "path") {
+            return Some(f);
+        }
+        let off_site = self.referer_off_site(req);
+        if !req.query.is_empty() {
+            if let Some(f) = self.fields(&body::urlencoded(req.query), "query", off_site) {
+                return Some(f);
+            }
+        }
+        for (name, value) in req.headers {
+            let name = name.to_ascii_lowercase();
+            if SKIPPED_HEADERS.contains(&name.as_str()) || name.starts_with("sec-") {
+                continue;
+            }
+            let loc = format!("header:{name}");
+            if name == "cookie" {
+                if let Some(f) = self.cookies(value) {
+                    return Some(f);
+                }
+                continue;
+            }
+            if name == "user-agent" {
+                if let Some(id) = scanner::detect(value, &self.rules) {
+                    return self.found(id, loc);
+                }
+            }
+            if FILENAME_HEADERS.contains(&name.as_str()) {
+                if let Some(f) = self.filename(&url_decode(value, false), &loc) {
+                    return Some(f);
+                }
+            }
+            if let Some(f) = self.value(&Views::of_encoded(value, false), &loc) {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    fn cookies(&self, header: &str) -> Option<Finding> {
+        for pair in header.split(';') {
+            let pair = pair.trim();
+            if pair.is_empty() {
+                continue;
+            }
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            let name = url_decode(name.trim(), false);
+            if let Some(f) = self.value(&Views::of_decoded(name.clone()), "cookie-name") {
+                return Some(f);
+            }
+            if self.config.param_allowed(&name) {
+                continue;
+            }
+            if let Some(f) = self.value(&Views::of_encoded(value, false), &format!("cookie:{name}"))
+            {
+                return Some(f);
+            }
+        }
+        None
+    }
+
+    /// Inspects a buffered request body.
+    pub fn inspect_body(&self, req: &RequestParts, body: &[u8]) -> Option<Finding> {
+        let limit = (self.config.max_body_bytes as usize).min(body.len());
+        let fields = body::fields(req.header("content-type"), &body[..limit]);
+        self.fields(&fields, "body", false)
+    }
+}

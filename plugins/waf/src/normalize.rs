@@ -1,0 +1,265 @@
+//! Input normalisation before detection: repeated URL decoding (with `%uXXXX`), HTML entity
+//! decoding, NUL removal and case folding. Every function is bounded by its input's length.
+
+/// How many rounds of percent-decoding are applied (double/triple encoding).
+const DECODE_ROUNDS: usize = 3;
+
+fn hex(b: u8) -> Option<u8> {
+    match b {
+        b'0'..=b'9' => Some(b - b'0'),
+        b'a'..=b'f' => Some(b - b'a' + 10),
+        b'A'..=b'F' => Some(b - b'A' + 10),
+        _ => None,
+    }
+}
+
+/// One round of percent-decoding; `plus` turns `+` into a space (form encoding). `%uXXXX`
+/// becomes the UTF-8 of that code point. Invalid escapes stay as they are.
+fn decode_once(input: &[u8], plus: bool) -> Vec<u8> {
+    let mut out = Vec::with_capacity(input.len());
+    let mut i = 0;
+    while i < input.len() {
+        let b = input[i];
+        if b == b'%' {
+            if let (Some(h), Some(l)) = (
+                input.get(i + 1).copied().and_then(hex),
+                input.get(i + 2).copied().and_then(hex),
+            ) {
+                out.push(h << 4 | l);
+                i += 3;
+                continue;
+            }
+            if matches!(input.get(i + 1), Some(b'u' | b'U')) && i + 6 <= input.len() {
+                let digits = &input[i + 2..i + 6];
+                if digits.iter().all(|d| hex(*d).is_some()) {
+                    let cp = digits
+                        .iter()
+                        .fold(0u32, |acc, d| acc << 4 | u32::from(hex(*d).unwrap_or(0)));
+                    let ch = match cp {
+                        // Full-width ASCII (U+FF01-FF5E) folds to ASCII, as IIS does.
+                        0xff01..=0xff5e => char::from_u32(cp - 0xfee0),
+                        _ => char::from_u32(cp),
+                    };
+                    if let Some(ch) = ch {
+                        let mut buf = [0u8; 4];
+                        out.extend_from_slice(ch.encode_utf8(&mut buf).as_bytes());
+                        i += 6;
+                        continue;
+                    }
+                }
+            }
+        }
+        out.push(if plus && b == b'+' { b' ' } else { b });
+        i += 1;
+    }
+    out
+}
+
+/// Percent-decodes until stable (at most a few rounds), returning text (invalid UTF-8 is
+/// replaced). `plus` decodes `+` as a space in the first round (form encoding).
+pub fn url_decode(input: &str, plus: bool) -> String {
+    if !input
+        .as_bytes()
+        .iter()
+        .any(|b| *b == b'%' || (plus && *b == b'+'))
+    {
+        return input.to_string();
+    }
+    let mut cur = decode_once(input.as_bytes(), plus);
+    for _ in 1..DECODE_ROUNDS {
+        if !cur.contains(&b'%') {
+            break;
+        }
+        let next = decode_once(&cur, false);
+        if next == cur {
+            break;
+        }
+        cur = next;
+    }
+    String::from_utf8_lossy(&cur).into_owned()
+}
+
+fn named_entity(name: &str) -> Option<char> {
+    Some(match name {
+        "lt" => '<',
+        "gt" => '>',
+        "amp" => '&',
+        "quot" => '"',
+        "apos" => '\'',
+        "nbsp" => ' ',
+        "colon" => ':',
+        "semi" => ';',
+        "lpar" => '(',
+        "rpar" => ')',
+        "sol" => '/',
+        "bsol" => '\\',
+        "tab" => '\t',
+        "newline" => '\n',
+        "equals" => '=',
+        "grave" => '`',
+        "period" => '.',
+        "comma" => ',',
+        "excl" => '!',
+        "num" => '#',
+        "lsqb" | "lbrack" => '[',
+        "rsqb" | "rbrack" => ']',
+        "lcub" | "lbrace" => '{',
+        "rcub" | "rbrace" => '}',
+        "plus" => '+',
+        "percnt" => '%',
+        "dollar" => '$',
+        "ast" => '*',
+        "quest" => '?',
+        "commat" => '@',
+        "vert" => '|',
+        "hyphen" | "dash" => '-',
+        "lowbar" => '_',
+        _ => return None,
+    })
+}
+
+/// Decodes HTML character references (`&#60;`, `&#x3c;`, `&lt;`, with or without `;`).
+pub fn html_decode(input: &str) -> String {
+    if !input.contains('&') {
+        return input.to_string();
+    }
+    let bytes = input.as_bytes();
+    let mut out = String::with_capacity(input.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'&' {
+            if let Some((ch, used)) = entity_at(&input[i + 1..]) {
+                out.push(ch);
+                i += 1 + used;
+                continue;
+            }
+        }
+        // Copy one whole UTF-8 character.
+        let len = utf8_len(bytes[i]);
+        let end = (i + len).min(bytes.len());
+        out.push_str(input.get(i..end).unwrap_or("\u{fffd}"));
+        i = end;
+    }
+    out
+}
+
+fn utf8_len(b: u8) -> usize {
+    match b {
+        0xf0..=0xff => 4,
+        0xe0..=0xef => 3,
+        0xc0..=0xdf => 2,
+        _ => 1,
+    }
+}
+
+/// The character of the entity that starts `rest` (just after `&`) and how many bytes it used.
+fn entity_at(rest: &str) -> Option<(char, usize)> {
+    let b = rest.as_bytes();
+    if b.first() == Some(&b'#') {
+        let (radix, start) = if matches!(b.get(1), Some(b'x' | b'X')) {
+            (16, 2)
+        } else {
+            (10, 1)
+        };
+        let mut end = start;
+        while end < b.len() && end - start < 8 && (b[end] as char).is_digit(radix) {
+            end += 1;
+        }
+        if end == start {
+            return None;
+        }
+        let cp = u32::from_str_radix(&rest[start..end], radix).ok()?;
+        let ch = char::from_u32(cp).unwrap_or('\u{fffd}');
+        let used = if b.get(end) == Some(&b';') {
+            end + 1
+        } else {
+            end
+        };
+        return Some((ch, used));
+    }
+    let mut end = 0;
+    while end < b.len() && end < 10 && b[end].is_ascii_alphabetic() {
+        end += 1;
+    }
+    let ch = named_entity(&rest[..end].to_ascii_lowercase())?;
+    let used = if b.get(end) == Some(&b';') {
+        end + 1
+    } else {
+        end
+    };
+    Some((ch, used))
+}
+
+/// A value in the forms the detectors look at.
+#[derive(Debug, Default)]
+pub struct Views {
+    /// URL-decoded (repeatedly), NULs removed, original case.
+    pub decoded: String,
+    /// `decoded`, lowercased.
+    pub lower: String,
+    /// `lower` with HTML entities decoded (and decoded again: `&amp;lt;`).
+    pub html: String,
+}
+
+impl Views {
+    /// Views of a value that is still percent-encoded (`plus`: `+` means space).
+    pub fn of_encoded(raw: &str, plus: bool) -> Views {
+        Views::of_decoded(url_decode(raw, plus))
+    }
+
+    /// Views of a value that is already decoded.
+    pub fn of_decoded(mut decoded: String) -> Views {
+        if decoded.contains('\0') {
+            decoded.retain(|c| c != '\0');
+        }
+        let lower = decoded.to_lowercase();
+        let html = if lower.contains('&') {
+            let once = html_decode(&lower);
+            let twice = if once.contains('&') {
+                html_decode(&once)
+            } else {
+                once
+            };
+            // Entities may hide percent-escapes and vice versa.
+            let mut v = if twice.contains('%') {
+                url_decode(&twice, false)
+            } else {
+                twice
+            };
+            v.retain(|c| c != '\0');
+            v.to_lowercase()
+        } else {
+            lower.clone()
+        };
+        Views {
+            decoded,
+            lower,
+            html,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decodes_repeatedly_and_unicode() {
+        assert_eq!(url_decode("%2527", false), "'");
+        assert_eq!(url_decode("a+b%20c", true), "a b c");
+        assert_eq!(url_decode("a+b", false), "a+b");
+        assert_eq!(url_decode("%u003cscript", false), "<script");
+        assert_eq!(url_decode("%uff1cscript", false), "<script");
+        assert_eq!(url_decode("%zz%", false), "%zz%");
+    }
+
+    #[test]
+    fn decodes_entities() {
+        assert_eq!(
+            html_decode("&lt;a&#62;&#x3C;&#00;&colon;&bogus;"),
+            "<a><\0:&bogus;"
+        );
+        let v = Views::of_decoded("JaVa&#x09;Script&colon;".into());
+        assert_eq!(v.html, "java\tscript:");
+    }
+}

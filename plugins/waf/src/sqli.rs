@@ -1,0 +1,985 @@
+//! SQL injection: injection shapes matched on the token stream of `sqli_lex` (rule 942100,
+//! the libinjection-style detector) read bare and as if inside '…' and "…", plus a few
+//! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
+
+use crate::normalize::Views;
+use crate::rules::Rules;
+use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
+
+/// Whether the value could hold SQL at all (cheap pre-filter for ordinary values).
+fn worth_tokenizing(v: &str) -> bool {
+    v.bytes()
+        .any(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-'))
+        || v.len() > 40
+}
+
+fn is_operand(k: Tk) -> bool {
+    matches!(
+        k,
+        Tk::Str(_) | Tk::Num | Tk::Var | Tk::SysVar | Tk::RParen | Tk::Word
+    )
+}
+
+/// A value-ish token that starts an expression (not a bare word).
+fn is_value(k: Tk) -> bool {
+    matches!(k, Tk::Str(_) | Tk::Num | Tk::Var | Tk::SysVar)
+}
+
+fn is_compare(k: Tk) -> bool {
+    matches!(
+        k,
+        Tk::Cmp | Tk::Op(_) | Tk::Kw(Kw::In) | Tk::Kw(Kw::Is) | Tk::Kw(Kw::Between)
+    )
+}
+
+fn is_statement(k: Tk) -> bool {
+    matches!(
+        k,
+        Tk::Kw(
+            Kw::Select
+                | Kw::Insert
+                | Kw::Update
+                | Kw::Delete
+                | Kw::Drop
+                | Kw::Create
+                | Kw::Alter
+                | Kw::Truncate
+                | Kw::Exec
+                | Kw::Declare
+                | Kw::Waitfor
+                | Kw::Shutdown
+                | Kw::Set
+        )
+    )
+}
+
+/// Whether the token stream of one reading has an injection shape.
+fn injection_shape(
+    toks: &[Token],
+    quoted: bool,
+    prose: bool,
+    closes: bool,
+    open_tail: bool,
+) -> bool {
+    let n = toks.len();
+    // A bare expression ending in a comment: `1 OR 1 --`, `( 'a' ) in ( BINARY ( 'b') ) --`.
+    if !quoted && n > 0 && toks[n - 1].comment_after && !prose {
+        let expr = toks.iter().all(|t| {
+            matches!(
+                t.kind,
+                Tk::Num
+                    | Tk::Str(_)
+                    | Tk::Var
+                    | Tk::SysVar
+                    | Tk::Op(_)
+                    | Tk::Cmp
+                    | Tk::Logic
+                    | Tk::Not
+                    | Tk::LParen
+                    | Tk::RParen
+                    | Tk::Comma
+                    | Tk::Func(_)
+                    | Tk::Kw(
+                        Kw::Limit | Kw::Is | Kw::In | Kw::Select | Kw::Union | Kw::From | Kw::All
+                    )
+            )
+        });
+        let operator = toks.iter().any(|t| {
+            matches!(
+                t.kind,
+                Tk::Op(_) | Tk::Cmp | Tk::Logic | Tk::Func(_) | Tk::Kw(_) | Tk::SysVar
+            )
+        });
+        if expr && operator {
+            return true;
+        }
+    }
+    let k = |i: usize| toks.get(i).map(|t| t.kind);
+    // Index of the next token after `i` that is not `(` / NOT.
+    let skip_open = |mut i: usize| {
+        while matches!(k(i), Some(Tk::LParen | Tk::Not)) {
+            i += 1;
+        }
+        i
+    };
+    // In a quoted reading the host query's closing quote follows, so the value's end is an end
+    // of the injected code; in a bare reading only a comment or `;` is.
+    let code_ends_after =
+        |i: usize| (quoted && i + 1 >= n) || toks[i].comment_after || k(i + 1) == Some(Tk::Semi);
+    for i in 0..n {
+        let cur = toks[i].kind;
+        let prev = if i > 0 { Some(toks[i - 1].kind) } else { None };
+        match cur {
+            // UNION [ALL] SELECT, or an operand then a dangling UNION.
+            Tk::Kw(Kw::Union) => {
+                let mut j = i + 1;
+                while matches!(k(j), Some(Tk::Kw(Kw::All | Kw::Distinct) | Tk::LParen)) {
+                    j += 1;
+                }
+                if k(j) == Some(Tk::Kw(Kw::Select)) {
+                    return true;
+                }
+                if prev.is_some_and(is_value) && code_ends_after(i) {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Select) => {
+                let next = k(i + 1);
+                let strong_next = matches!(
+                    next,
+                    Some(
+                        Tk::Func(_)
+                            | Tk::SysVar
+                            | Tk::Var
+                            | Tk::Op(b'*')
+                            | Tk::LParen
+                            | Tk::Kw(Kw::Case | Kw::Distinct | Kw::All)
+                    )
+                );
+                let from_later = toks[i + 1..]
+                    .iter()
+                    .take(24)
+                    .any(|t| t.kind == Tk::Kw(Kw::From));
+                let code_before = matches!(
+                    prev,
+                    Some(
+                        Tk::Semi
+                            | Tk::LParen
+                            | Tk::Op(_)
+                            | Tk::Logic
+                            | Tk::Cmp
+                            | Tk::Str(_)
+                            | Tk::Num
+                            | Tk::Comma
+                            | Tk::Kw(_)
+                    )
+                );
+                let start_expr = prev.is_none()
+                    && !prose
+                    && matches!(next, Some(Tk::Num | Tk::Op(_) | Tk::Str(_)));
+                if strong_next || (from_later && (code_before || start_expr)) {
+                    return true;
+                }
+                if code_before && matches!(next, Some(Tk::Num | Tk::Str(_))) {
+                    return true;
+                }
+            }
+            Tk::Logic if i == 0 && !prose => {
+                // A value that starts with AND/OR/&&/|| then a comparison: `and 1=(`, `|| c == '`.
+                let j = skip_open(1);
+                if matches!(k(j), Some(Tk::Str(_)) | Some(Tk::Kw(Kw::Select))) {
+                    return true;
+                }
+                if k(j).is_some_and(is_operand)
+                    && matches!(
+                        k(j + 1),
+                        Some(Tk::Cmp | Tk::Kw(Kw::Is | Kw::In | Kw::Between))
+                    )
+                {
+                    return true;
+                }
+            }
+            Tk::Logic => {
+                let Some(p) = prev else { continue };
+                // The left side must look like a value, not prose ("rock and roll"); after a
+                // word only a numeric comparison counts (`HOPE AND -8=3`).
+                if !(is_value(p) || p == Tk::RParen || (quoted && p == Tk::Word && i == 1)) {
+                    let mut j = i + 1;
+                    while matches!(
+                        k(j),
+                        Some(Tk::Op(b'-' | b'+' | b'~') | Tk::LParen | Tk::Not)
+                    ) {
+                        j += 1;
+                    }
+                    if p == Tk::Word
+                        && !prose
+                        && matches!(k(j), Some(Tk::Num | Tk::Str(_) | Tk::Var))
+                        && k(j + 1) == Some(Tk::Cmp)
+                    {
+                        return true;
+                    }
+                    continue;
+                }
+                let j = skip_open(i + 1);
+                match k(j) {
+                    Some(Tk::Func(_) | Tk::Kw(Kw::Select | Kw::Exists | Kw::Case)) => return true,
+                    Some(x) if is_operand(x) => {
+                        if matches!(k(j + 1), Some(y) if is_compare(y) && !matches!(y, Tk::Op(_)))
+                            && k(j + 2).is_some_and(|z| {
+                                is_operand(z)
+                                    || matches!(z, Tk::LParen | Tk::Func(_) | Tk::Not | Tk::Op(_))
+                            })
+                        {
+                            return true;
+                        }
+                        if x != Tk::Word
+                            && (code_ends_after(j) || (quoted && p == Tk::Str(true) && j + 1 == n))
+                        {
+                            return true;
+                        }
+                        if x != Tk::Word
+                            && matches!(
+                                k(j + 1),
+                                Some(
+                                    Tk::Logic
+                                        | Tk::Kw(
+                                            Kw::Order
+                                                | Kw::Group
+                                                | Kw::Having
+                                                | Kw::Limit
+                                                | Kw::Union
+                                        )
+                                )
+                            )
+                        {
+                            return true;
+                        }
+                    }
+                    _ => {}
+                }
+            }
+            // Break-out string then comment / statement end: `admin'--`, `x');`.
+            Tk::Str(true) => {
+                // `' or …`, `'union …`, `'collate …`, `' is not …`
+                if !closes {
+                    continue;
+                }
+                if i == 0 && j_has_more(toks, 1) {
+                    let near_comment = toks.get(2).is_some_and(|t| t.comment_after)
+                        || toks.get(3).is_some_and(|t| t.comment_after);
+                    match k(1) {
+                        Some(Tk::Logic) if matches!(k(skip_open(2)), Some(x) if is_operand(x) || matches!(x, Tk::Func(_) | Tk::Kw(Kw::Select))) => {
+                            return true
+                        }
+                        Some(Tk::Kw(
+                            Kw::Union
+                            | Kw::Select
+                            | Kw::Alter
+                            | Kw::Insert
+                            | Kw::Update
+                            | Kw::Delete
+                            | Kw::Drop
+                            | Kw::Create
+                            | Kw::Exec
+                            | Kw::Collate
+                            | Kw::Is
+                            | Kw::Procedure
+                            | Kw::Having
+                            | Kw::Order
+                            | Kw::Group
+                            | Kw::Limit
+                            | Kw::Into
+                            | Kw::Waitfor
+                            | Kw::Declare
+                            | Kw::Between
+                            | Kw::Escape,
+                        )) => return true,
+                        Some(Tk::Op(_) | Tk::Cmp | Tk::Not | Tk::Kw(_)) if near_comment => {
+                            return true
+                        }
+                        _ => {}
+                    }
+                }
+                let mut j = i + 1;
+                while k(j) == Some(Tk::RParen) {
+                    j += 1;
+                }
+                let last = j - 1;
+                if toks[last].comment_after && (j < n || last > i || i == 0) {
+                    return true;
+                }
+                if k(j) == Some(Tk::Semi)
+                    && (toks[j].comment_after || k(j + 1).is_none_or(is_statement))
+                {
+                    return true;
+                }
+                // `' = '`, `' like '`, `') or ('`
+                if matches!(k(j), Some(Tk::Cmp))
+                    && matches!(k(j + 1), Some(Tk::Str(_) | Tk::LParen | Tk::Func(_)))
+                {
+                    return true;
+                }
+                if matches!(
+                    k(j),
+                    Some(Tk::Kw(
+                        Kw::Order | Kw::Group | Kw::Having | Kw::Into | Kw::Procedure | Kw::Limit
+                    ))
+                ) {
+                    return true;
+                }
+                if matches!(k(j), Some(Tk::Op(_)))
+                    && matches!(k(j + 1), Some(Tk::Func(_) | Tk::LParen | Tk::SysVar))
+                {
+                    return true;
+                }
+            }
+            Tk::Semi => {
+                let next = k(i + 1);
+                let exec_ok = next != Some(Tk::Kw(Kw::Exec))
+                    || matches!(
+                        k(i + 2),
+                        Some(Tk::Func(_) | Tk::Var | Tk::LParen | Tk::Str(_))
+                    );
+                if next.is_some_and(is_statement)
+                    && exec_ok
+                    && prev.is_none_or(|p| p != Tk::Word || quoted)
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Set) if matches!(k(i + 1), Some(Tk::Var | Tk::SysVar)) => return true,
+            Tk::Kw(Kw::As) => {
+                let value_before =
+                    matches!(prev, Some(Tk::RParen | Tk::Str(_) | Tk::Num | Tk::Semi));
+                if value_before
+                    && matches!(k(i + 1), Some(Tk::Str(_) | Tk::Word | Tk::Not))
+                    && k(i + 2) == Some(Tk::Kw(Kw::From))
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::From) if !prose => {
+                let mut j = i + 1;
+                while matches!(k(j), Some(Tk::Word | Tk::Str(_))) && (k(j + 1) == Some(Tk::Dot)) {
+                    j += 2;
+                }
+                if matches!(k(j), Some(Tk::Word | Tk::Str(_)))
+                    && matches!(
+                        k(j + 1),
+                        Some(Tk::Kw(
+                            Kw::Where | Kw::Group | Kw::Order | Kw::Limit | Kw::Having | Kw::Union
+                        ))
+                    )
+                    && (j + 2 < n || toks[j + 1].comment_after)
+                {
+                    return true;
+                }
+            }
+            Tk::RParen if k(i + 1) == Some(Tk::Cmp) && k(i + 2) == Some(Tk::LParen) => return true,
+            Tk::Kw(Kw::When)
+                if prev == Some(Tk::RParen)
+                    && toks[i + 1..]
+                        .iter()
+                        .take(4)
+                        .any(|t| t.kind == Tk::Kw(Kw::Then)) =>
+            {
+                return true;
+            }
+            Tk::Kw(Kw::Procedure) if k(i + 1) == Some(Tk::Kw(Kw::Analyse)) => return true,
+            Tk::Kw(Kw::Create) if k(i + 1) == Some(Tk::Kw(Kw::Function)) => return true,
+            Tk::Kw(Kw::Exec) if k(i + 1) == Some(Tk::Kw(Kw::Immediate)) => return true,
+            Tk::Func(true) => {
+                if !matches!(prev, Some(Tk::Word)) {
+                    return true;
+                }
+            }
+            Tk::Func(false) => {
+                // A function call glued to SQL structure: operator / comparison / paren before.
+                if matches!(
+                    prev,
+                    Some(
+                        Tk::Op(_)
+                            | Tk::Cmp
+                            | Tk::Logic
+                            | Tk::Comma
+                            | Tk::Str(true)
+                            | Tk::Kw(
+                                Kw::Select
+                                    | Kw::Where
+                                    | Kw::Having
+                                    | Kw::When
+                                    | Kw::Then
+                                    | Kw::Else
+                                    | Kw::In
+                            )
+                    )
+                ) && toks[i + 1..]
+                    .iter()
+                    .take(12)
+                    .any(|t| matches!(t.kind, Tk::RParen))
+                    && (quoted || i > 0)
+                {
+                    // `f(x) = y`, `- f(x)`: require something SQL-ish after the call too.
+                    let rest = &toks[i + 1..];
+                    if rest.iter().take(16).any(|t| {
+                        matches!(
+                            t.kind,
+                            Tk::Func(_) | Tk::Kw(_) | Tk::Cmp | Tk::Logic | Tk::SysVar
+                        ) || t.comment_after
+                    }) {
+                        return true;
+                    }
+                }
+            }
+            Tk::SysVar => {
+                if !matches!(prev, Some(Tk::Word)) {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Waitfor)
+                if k(i + 1) == Some(Tk::Kw(Kw::Delay)) || k(i + 1) == Some(Tk::Word) =>
+            {
+                return true;
+            }
+            Tk::Kw(Kw::Into) if k(i + 1) == Some(Tk::Kw(Kw::Outfile)) => return true,
+            Tk::Kw(Kw::Order | Kw::Group)
+                if i == 0 && !prose && k(i + 1) == Some(Tk::Kw(Kw::By)) =>
+            {
+                return true
+            }
+            Tk::Kw(Kw::Having)
+                if i == 0 && k(1).is_some_and(is_operand) && k(2) == Some(Tk::Cmp) =>
+            {
+                return true
+            }
+            Tk::Func(_)
+                if i == 0
+                    && k(1) == Some(Tk::LParen)
+                    && k(2).is_some_and(is_operand)
+                    && k(3) == Some(Tk::Cmp) =>
+            {
+                return true
+            }
+            Tk::Kw(Kw::Order | Kw::Group) if k(i + 1) == Some(Tk::Kw(Kw::By)) => {
+                let left_is_value = matches!(prev, Some(Tk::Num | Tk::Str(true) | Tk::RParen));
+                if left_is_value
+                    && matches!(k(i + 2), Some(Tk::Num | Tk::Word | Tk::Func(_)))
+                    && (code_ends_after(i + 2) || k(i + 3) == Some(Tk::Comma) || k(i + 3).is_none())
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Having) => {
+                if prev.is_some_and(is_value) && k(i + 1).is_some_and(is_operand) {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Case) if k(i + 1).is_some() => {
+                if toks[i + 1..]
+                    .iter()
+                    .take(8)
+                    .any(|t| t.kind == Tk::Kw(Kw::When))
+                    && matches!(
+                        prev,
+                        Some(Tk::LParen | Tk::Op(_) | Tk::Logic | Tk::Cmp | Tk::Comma | Tk::Kw(_))
+                            | None
+                    )
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Exec) => {
+                if matches!(k(i + 1), Some(Tk::Func(true) | Tk::Var)) {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Declare) if k(i + 1) == Some(Tk::Var) => return true,
+            Tk::Kw(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => {
+                if k(i + 1) == Some(Tk::Kw(Kw::Table))
+                    && (prev.is_none() || matches!(prev, Some(Tk::Semi | Tk::Str(true))))
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Insert) if k(i + 1) == Some(Tk::Kw(Kw::Into)) => {
+                if toks[i..]
+                    .iter()
+                    .any(|t| t.kind == Tk::Kw(Kw::Values) || t.kind == Tk::Kw(Kw::Select))
+                {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Update) => {
+                if k(i + 1) == Some(Tk::Word) && k(i + 2) == Some(Tk::Kw(Kw::Set)) {
+                    return true;
+                }
+            }
+            Tk::Kw(Kw::Delete) if k(i + 1) == Some(Tk::Kw(Kw::From)) => return true,
+            Tk::Num if i == 0 && !quoted => {
+                // `1) or (1=1`, `1)--`
+                let mut j = 1;
+                while k(j) == Some(Tk::RParen) {
+                    j += 1;
+                }
+                if j > 1
+                    && (toks[j - 1].comment_after
+                        || matches!(k(j), Some(Tk::Semi | Tk::Logic | Tk::Kw(_))))
+                {
+                    return true;
+                }
+            }
+            _ => {}
+        }
+    }
+    false
+}
+
+/// Whether there is a token at or after `i`.
+fn j_has_more(toks: &[Token], i: usize) -> bool {
+    i < toks.len()
+}
+
+/// Whether the value reads like natural-language text (several plain words), which keeps
+/// the looser fragment rules off sentences such as "a lower (unnamed) rank".
+pub fn prose(v: &str) -> bool {
+    let mut words = 0;
+    let mut plain = 0;
+    for w in v.split_whitespace() {
+        words += 1;
+        let core = w.trim_matches(|c: char| {
+            matches!(c, '.' | ',' | '!' | '?' | ';' | ':' | '"' | '(' | ')')
+        });
+        if core.len() > 1
+            && core
+                .chars()
+                .all(|c| c.is_alphabetic() || c == '\'' || c == '-')
+        {
+            plain += 1;
+        }
+    }
+    plain >= 4 && plain * 2 >= words
+}
+
+/// Typographic and full-width quotes read as ASCII quotes.
+fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
+    if v.is_ascii() {
+        return std::borrow::Cow::Borrowed(v);
+    }
+    std::borrow::Cow::Owned(
+        v.chars()
+            .map(|c| match c {
+                '\u{2018}' | '\u{2019}' | '\u{201b}' | '\u{2032}' | '\u{02bc}' | '\u{ff07}' => '\'',
+                '\u{201c}' | '\u{201d}' | '\u{2033}' | '\u{ff02}' => '"',
+                c => c,
+            })
+            .collect(),
+    )
+}
+
+/// The tokenizer rule (942100) over every reading of the value.
+fn tokenizer_hit(v: &str) -> bool {
+    if !worth_tokenizing(v) {
+        return false;
+    }
+    let v = fold_quotes(v);
+    let v = v.as_ref();
+    let prose = prose(v);
+    for ctx in [Context::Bare, Context::Single, Context::Double] {
+        if let Some(t) = tokenize(v, ctx) {
+            if injection_shape(
+                &t.toks,
+                ctx != Context::Bare,
+                prose,
+                t.closes_value,
+                t.open_tail,
+            ) {
+                return true;
+            }
+        }
+    }
+    false
+}
+
+/// A SQL function name followed (after at most three non-word characters) by `(`.
+fn function_call(l: &str) -> bool {
+    let b = l.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic()
+            && (i == 0 || !(b[i - 1].is_ascii_alphanumeric() || b[i - 1] == b'_'))
+        {
+            let start = i;
+            while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                i += 1;
+            }
+            let word = &l[start..i];
+            let mut j = i;
+            while j < b.len()
+                && j - i < 3
+                && !b[j].is_ascii_alphanumeric()
+                && b[j] != b'('
+                && b[j] != b'_'
+            {
+                j += 1;
+            }
+            if b.get(j) == Some(&b'(') && SQL_FUNCTIONS.contains(&word) {
+                // `User(login_name)` is notation, not a call: one bare name in the parentheses.
+                let inner = l[j + 1..].split(')').next().unwrap_or("");
+                let notation = l[j + 1..].contains(')')
+                    && !inner.is_empty()
+                    && inner.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
+                    && inner.contains('_');
+                if !notation {
+                    return true;
+                }
+            }
+            continue;
+        }
+        i += 1;
+    }
+    false
+}
+
+/// A value made only of SQL operators, operator keywords, numbers and parentheses
+/// (`<=>`, `IS NULL`, `in (0,1)`, `42 like 42`).
+fn operators_only(v: &str) -> bool {
+    let Some(t) = tokenize(v, Context::Bare) else {
+        return false;
+    };
+    !t.toks.is_empty()
+        && t.toks.iter().any(|t| {
+            matches!(
+                t.kind,
+                Tk::Cmp | Tk::Logic | Tk::Kw(Kw::Is | Kw::In) | Tk::Op(b':')
+            )
+        })
+        && t.toks.iter().all(|t| {
+            matches!(
+                t.kind,
+                Tk::Cmp
+                    | Tk::Logic
+                    | Tk::Not
+                    | Tk::Num
+                    | Tk::LParen
+                    | Tk::RParen
+                    | Tk::Comma
+                    | Tk::Kw(Kw::Is | Kw::In | Kw::Between)
+            ) || t.kind == Tk::Op(b':')
+                || t.kind == Tk::Op(b'-') && false
+        })
+        && !(t
+            .toks
+            .iter()
+            .all(|t| !matches!(t.kind, Tk::Cmp | Tk::Kw(Kw::Is | Kw::In)))
+            && t.toks.iter().any(|t| t.kind == Tk::Num))
+        && !(v.contains(['<', '>'])
+            && v.bytes()
+                .all(|b| b.is_ascii_digit() || matches!(b, b'<' | b'>' | b'=' | b' ' | b'.')))
+        || v.trim() == "->"
+        || v.trim() == "->>"
+}
+
+/// Constants that overflow integer or float parsing (942220).
+const OVERFLOWS: &[&str] = &[
+    "2147483648",
+    "-2147483649",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "9223372036854775808",
+    "-9223372036854775809",
+    "18446744073709551615",
+    "18446744073709551616",
+    "2.2250738585072011e-308",
+    "2.2250738585072012e-308",
+    "1.7976931348623157e+308",
+    "0x7fffffff",
+    "0xffffffff",
+];
+
+/// `0x` followed by at least four hex digits (942450).
+fn hex_literal(l: &str) -> bool {
+    l.match_indices("0x").any(|(at, _)| {
+        let digits = l[at + 2..]
+            .bytes()
+            .take_while(|b| b.is_ascii_hexdigit())
+            .count();
+        digits >= 4
+            && (at == 0
+                || !l.as_bytes()[at - 1].is_ascii_alphanumeric()
+                || l.as_bytes()[at - 1] == b'\\')
+    })
+}
+
+fn has_word(l: &str, w: &str) -> bool {
+    l.match_indices(w).any(|(at, _)| {
+        let before = at == 0
+            || !(l.as_bytes()[at - 1].is_ascii_alphanumeric() || l.as_bytes()[at - 1] == b'_');
+        let end = at + w.len();
+        let after = end >= l.len()
+            || !(l.as_bytes()[end].is_ascii_alphanumeric() || l.as_bytes()[end] == b'_');
+        before && after
+    })
+}
+
+/// Database driver, type and system names matched as whole words (942140).
+const SQL_NAMES: &[&str] = &[
+    "tempdb",
+    "msdb",
+    "schema_name",
+    "varchar",
+    "nvarchar",
+    "utl_http",
+    "utl_inaddr",
+    "openrowset",
+    "opendatasource",
+    "msdasql",
+    "sqloledb",
+    "dbms_java",
+    "dbms_pipe",
+    "sys_context",
+    "pg_user",
+    "pg_shadow",
+    "sqlite_temp_master",
+];
+
+/// Database catalog and system object names (942140).
+const CATALOGS: &[&str] = &[
+    "information_schema",
+    "mysql.user",
+    "mysql.db",
+    "sysobjects",
+    "syscolumns",
+    "sysdatabases",
+    "sys.tables",
+    "sys.objects",
+    "sys.databases",
+    "sqlite_master",
+    "sqlite_schema",
+    "pg_catalog",
+    "pg_shadow",
+    "pg_user",
+    "pg_database",
+    "all_tables",
+    "user_tables",
+    "all_tab_columns",
+    "user_objects",
+    "dba_users",
+    "msysaccessobjects",
+    "msysobjects",
+    "master..",
+    "performance_schema",
+    "sys.user_summary",
+];
+
+/// Time-based probes (942160).
+const TIME_FUNCS: &[&str] = &[
+    "sleep(",
+    "benchmark(",
+    "pg_sleep(",
+    "waitfor delay",
+    "waitfor time",
+    "dbms_lock.sleep",
+    "randomblob(",
+];
+
+/// MSSQL code execution and procedures (942190).
+const MSSQL: &[&str] = &[
+    "xp_cmdshell",
+    "sp_execute",
+    "sp_executesql",
+    "sp_oacreate",
+    "sp_makewebtask",
+    "sp_addextendedproc",
+    "sp_password",
+    "xp_regread",
+    "xp_dirtree",
+    "xp_fileexist",
+    "openrowset(",
+    "opendatasource(",
+    "exec master",
+];
+
+/// MongoDB query operators as whole values (JSON keys).
+const NOSQL_OPS: &[&str] = &[
+    "$ne",
+    "$eq",
+    "$gt",
+    "$gte",
+    "$lt",
+    "$lte",
+    "$in",
+    "$nin",
+    "$regex",
+    "$where",
+    "$exists",
+    "$or",
+    "$and",
+    "$not",
+    "$nor",
+    "$expr",
+    "$elemmatch",
+    "$all",
+    "$size",
+    "$type",
+    "$mod",
+    "$text",
+    "$function",
+    "$accumulator",
+    "$jsonschema",
+];
+
+/// NoSQL (MongoDB) operators in parameter names or JSON keys (942290).
+const NOSQL: &[&str] = &[
+    "[$ne]",
+    "[$eq]",
+    "[$gt]",
+    "[$lt]",
+    "[$gte]",
+    "[$lte]",
+    "[$regex]",
+    "[$where]",
+    "[$in]",
+    "[$nin]",
+    "[$exists]",
+    "[$or]",
+    "[$and]",
+    "[$not]",
+    "[$expr]",
+    "\"$where\"",
+    "\"$ne\"",
+    "\"$gt\"",
+    "\"$regex\"",
+    "$where:",
+];
+
+fn without_spaces_and_comments(lower: &str) -> String {
+    let b = lower.as_bytes();
+    let mut out = String::with_capacity(lower.len());
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'/' && b.get(i + 1) == Some(&b'*') {
+            i += 2;
+            while i < b.len() && !(b[i] == b'*' && b.get(i + 1) == Some(&b'/')) {
+                i += 1;
+            }
+            i += 2;
+            continue;
+        }
+        if !b[i].is_ascii_whitespace() {
+            out.push(b[i] as char);
+        }
+        i += 1;
+    }
+    out
+}
+
+/// SQL comment sequences that end a statement: `;--`, `'--`, `)--`, `/*!`, `/* … */`,
+/// or a trailing `--` after a space.
+fn comment_sequence(l: &str) -> bool {
+    l.contains("/*!")
+        || l.contains("/*") && l.contains("*/")
+        || l.match_indices("--").any(|(at, _)| {
+            let before = l[..at].chars().last();
+            let after = l[at + 2..].chars().next();
+            matches!(before, Some(';' | '\'' | '"' | ')' | '`'))
+                && after.is_none_or(|c| c == ' ' || c == '-' || c == '\n')
+        })
+}
+
+/// Checks one value; returns the id of the first rule that fires.
+pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
+    let l = v.lower.as_str();
+    if rules.on(942290)
+        && l.contains('$')
+        && (NOSQL.iter().any(|p| l.contains(p)) || NOSQL_OPS.contains(&l.trim()))
+    {
+        return Some(942290);
+    }
+    if rules.on(942120) && l.len() < 64 && operators_only(l) {
+        return Some(942120);
+    }
+    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && OVERFLOWS.contains(&l.trim()) {
+        return Some(942220);
+    }
+    if rules.on(942100) && tokenizer_hit(&v.decoded) {
+        return Some(942100);
+    }
+    let interesting = l.bytes().any(|b| {
+        matches!(
+            b,
+            b'(' | b'_' | b'.' | b' ' | b'/' | b'\'' | b':' | b'-' | b'#'
+        )
+    });
+    if !interesting {
+        return None;
+    }
+    if rules.on(942140)
+        && (CATALOGS.iter().any(|c| l.contains(c)) || SQL_NAMES.iter().any(|w| has_word(l, w)))
+    {
+        return Some(942140);
+    }
+    let is_prose = prose(l);
+    if rules.on(942150) && !is_prose && l.contains('(') && function_call(l) {
+        return Some(942150);
+    }
+    if rules.on(942270) && !is_prose {
+        if let Some(u) = l.find("union") {
+            if let Some(s) = l[u..].find("select") {
+                if l[u + s..].contains("from") {
+                    return Some(942270);
+                }
+            }
+        }
+    }
+    if rules.on(942160) || rules.on(942190) || rules.on(942550) {
+        let squeezed = without_spaces_and_comments(l);
+        if rules.on(942160)
+            && TIME_FUNCS
+                .iter()
+                .any(|f| squeezed.contains(&f.replace(' ', "")))
+        {
+            return Some(942160);
+        }
+        if rules.on(942190) && MSSQL.iter().any(|f| squeezed.contains(&f.replace(' ', ""))) {
+            return Some(942190);
+        }
+        if rules.on(942550)
+            && (squeezed.contains("'->'$")
+                || squeezed.contains("'->>'$")
+                || squeezed.contains("::jsonb")
+                || squeezed.contains("json_extract("))
+        {
+            return Some(942550);
+        }
+    }
+    if rules.on(942440) && comment_sequence(l) {
+        return Some(942440);
+    }
+    if rules.on(942450) && hex_literal(l) {
+        return Some(942450);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hit(s: &str) -> bool {
+        tokenizer_hit(s)
+    }
+
+    #[test]
+    fn classic_injections() {
+        for s in [
+            "1' or '1'='1",
+            "admin'--",
+            "-1 union select 1,2,3",
+            "1 and sleep(5)",
+            "x'; drop table users--",
+            "1) or (1=1",
+            "' or 1=1#",
+            "1 AND 1=1",
+            "-1/**/UNION/**/SELECT/**/password/**/FROM/**/users",
+        ] {
+            assert!(hit(s), "{s}");
+        }
+    }
+
+    #[test]
+    fn benign_text() {
+        for s in [
+            "rock and roll",
+            "O'Reilly and sons",
+            "DO OR NOT DO",
+            "1/26/11",
+            "please select a size from the list",
+            "x, @x, @x",
+            "RECLAIMED WOOD\" + \"SIGN\"",
+            "dad and keychain and \"loved by\"",
+        ] {
+            assert!(!hit(s), "{s}");
+        }
+    }
+}

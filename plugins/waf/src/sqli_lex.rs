@@ -1,0 +1,881 @@
+//! A small SQL tokenizer in the spirit of libinjection: it reads a value as SQL (optionally
+//! as if it started inside a quoted string) and yields typed tokens, folding case, comments
+//! and MySQL `/*! ... */` code, so `sqli.rs` can match injection shapes on token types.
+
+/// SQL keywords that matter for injection shapes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kw {
+    Select,
+    Union,
+    From,
+    Where,
+    Order,
+    Group,
+    By,
+    Having,
+    Limit,
+    Into,
+    Outfile,
+    Insert,
+    Update,
+    Delete,
+    Drop,
+    Create,
+    Alter,
+    Truncate,
+    Exec,
+    Declare,
+    Waitfor,
+    Delay,
+    Shutdown,
+    Set,
+    In,
+    Is,
+    Between,
+    All,
+    Distinct,
+    Case,
+    When,
+    Then,
+    Else,
+    End,
+    Values,
+    Table,
+    As,
+    Procedure,
+    Exists,
+    Collate,
+    Escape,
+    /// `function`, `trigger` (after CREATE).
+    Function,
+    Immediate,
+    Analyse,
+}
+
+/// Type of a token.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Tk {
+    /// A quoted string; `true` when it is the break-out string of a quoted context.
+    Str(bool),
+    Num,
+    Word,
+    /// `@name`.
+    Var,
+    /// `@@name`.
+    SysVar,
+    /// Arithmetic, bitwise or cast operator (`+ - * / % | & ^ ~ ::`).
+    Op(u8),
+    /// Comparison (`= < > <> != <=> like rlike regexp sounds`).
+    Cmp,
+    /// `and or xor && ||`.
+    Logic,
+    Not,
+    LParen,
+    RParen,
+    Comma,
+    Semi,
+    Dot,
+    Kw(Kw),
+    /// A known SQL function name directly followed by `(`; `true` for high-risk ones.
+    Func(bool),
+    Other,
+}
+
+/// One token; `comment_after` says whether a SQL comment follows it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Token {
+    pub kind: Tk,
+    pub comment_after: bool,
+}
+
+/// Where the value is assumed to sit in the host query.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Context {
+    Bare,
+    Single,
+    Double,
+}
+
+/// Tokens of one reading of a value (comments folded into `comment_after`).
+#[derive(Debug, Default)]
+pub struct Tokens {
+    pub toks: Vec<Token>,
+    /// A comment appeared before the first token.
+    pub leading_comment: bool,
+    /// In a quoted reading: the text before the quote ends like a closed value (`admin'`),
+    /// not with a space (`shabby "and white"` opens a quote rather than closing one).
+    pub closes_value: bool,
+    /// The last token is a string left open at the end of the value.
+    pub open_tail: bool,
+}
+
+/// Most tokens read from one value; injections show their shape early.
+const MAX_TOKENS: usize = 256;
+
+fn keyword(word: &str) -> Option<Tk> {
+    use Kw::*;
+    Some(match word {
+        "and" | "or" | "xor" => Tk::Logic,
+        "not" => Tk::Not,
+        "like" | "rlike" | "regexp" | "sounds" | "glob" | "ilike" | "similar" => Tk::Cmp,
+        "div" | "mod" => Tk::Op(b'%'),
+        "binary" => Tk::Op(b'b'),
+        "true" | "false" | "null" | "unknown" => Tk::Num,
+        "select" => Tk::Kw(Select),
+        "union" | "except" | "intersect" | "minus" => Tk::Kw(Union),
+        "from" => Tk::Kw(From),
+        "where" => Tk::Kw(Where),
+        "order" => Tk::Kw(Order),
+        "group" => Tk::Kw(Group),
+        "by" => Tk::Kw(By),
+        "having" => Tk::Kw(Having),
+        "limit" | "offset" | "top" => Tk::Kw(Limit),
+        "into" => Tk::Kw(Into),
+        "outfile" | "dumpfile" => Tk::Kw(Outfile),
+        "insert" | "replace" | "merge" => Tk::Kw(Insert),
+        "update" => Tk::Kw(Update),
+        "delete" => Tk::Kw(Delete),
+        "drop" => Tk::Kw(Drop),
+        "create" => Tk::Kw(Create),
+        "alter" | "rename" => Tk::Kw(Alter),
+        "truncate" => Tk::Kw(Truncate),
+        "exec" | "execute" | "call" => Tk::Kw(Exec),
+        "declare" => Tk::Kw(Declare),
+        "waitfor" => Tk::Kw(Waitfor),
+        "delay" => Tk::Kw(Delay),
+        "shutdown" => Tk::Kw(Shutdown),
+        "set" => Tk::Kw(Set),
+        "in" => Tk::Kw(In),
+        "is" | "notnull" | "isnull" => Tk::Kw(Is),
+        "between" => Tk::Kw(Between),
+        "all" | "any" | "some" => Tk::Kw(All),
+        "distinct" | "distinctrow" => Tk::Kw(Distinct),
+        "case" => Tk::Kw(Case),
+        "when" => Tk::Kw(When),
+        "then" => Tk::Kw(Then),
+        "else" => Tk::Kw(Else),
+        "end" => Tk::Kw(End),
+        "values" => Tk::Kw(Values),
+        "table" => Tk::Kw(Table),
+        "as" => Tk::Kw(As),
+        "procedure" => Tk::Kw(Procedure),
+        "exists" => Tk::Kw(Exists),
+        "collate" => Tk::Kw(Collate),
+        "escape" => Tk::Kw(Escape),
+        "function" | "trigger" => Tk::Kw(Function),
+        "immediate" => Tk::Kw(Immediate),
+        "analyse" | "analyze" => Tk::Kw(Analyse),
+        _ => return None,
+    })
+}
+
+/// SQL function names for the function-call rule (942150).
+pub const SQL_FUNCTIONS: &[&str] = &[
+    "abs",
+    "acos",
+    "asin",
+    "atan",
+    "atan2",
+    "avg",
+    "ascii",
+    "bin",
+    "bit_and",
+    "bit_count",
+    "bit_length",
+    "cast",
+    "ceil",
+    "ceiling",
+    "char",
+    "char_length",
+    "character_length",
+    "charset",
+    "chr",
+    "coalesce",
+    "collation",
+    "concat",
+    "concat_ws",
+    "conv",
+    "convert",
+    "cos",
+    "cot",
+    "count",
+    "crc32",
+    "curdate",
+    "current_date",
+    "current_time",
+    "current_timestamp",
+    "current_user",
+    "curtime",
+    "database",
+    "date",
+    "date_add",
+    "date_format",
+    "date_sub",
+    "datediff",
+    "day",
+    "dayname",
+    "dayofmonth",
+    "dayofweek",
+    "dayofyear",
+    "decode",
+    "default",
+    "degrees",
+    "des_decrypt",
+    "des_encrypt",
+    "elt",
+    "encode",
+    "encrypt",
+    "exp",
+    "export_set",
+    "extract",
+    "extractvalue",
+    "field",
+    "find_in_set",
+    "floor",
+    "found_rows",
+    "from_base64",
+    "from_days",
+    "from_unixtime",
+    "get_lock",
+    "greatest",
+    "group_concat",
+    "hex",
+    "hour",
+    "if",
+    "ifnull",
+    "iif",
+    "in",
+    "inet_aton",
+    "inet_ntoa",
+    "insert",
+    "instr",
+    "is_free_lock",
+    "is_used_lock",
+    "isnull",
+    "last_insert_id",
+    "lcase",
+    "least",
+    "length",
+    "ln",
+    "load_file",
+    "local",
+    "localtime",
+    "localtimestamp",
+    "locate",
+    "log",
+    "log10",
+    "log2",
+    "lower",
+    "lpad",
+    "ltrim",
+    "make_set",
+    "makedate",
+    "master_pos_wait",
+    "max",
+    "md5",
+    "mid",
+    "min",
+    "month",
+    "monthname",
+    "name_const",
+    "now",
+    "nullif",
+    "oct",
+    "octet_length",
+    "ord",
+    "password",
+    "period_add",
+    "pi",
+    "position",
+    "pow",
+    "power",
+    "quarter",
+    "quote",
+    "radians",
+    "rand",
+    "release_lock",
+    "repeat",
+    "replace",
+    "reverse",
+    "round",
+    "row_count",
+    "rpad",
+    "rtrim",
+    "schema",
+    "sec_to_time",
+    "session_user",
+    "sha",
+    "sha1",
+    "sha2",
+    "sign",
+    "sin",
+    "sleep",
+    "soundex",
+    "sqrt",
+    "std",
+    "stddev",
+    "str_to_date",
+    "strcmp",
+    "subdate",
+    "substr",
+    "substring",
+    "substring_index",
+    "sum",
+    "sysdate",
+    "system_user",
+    "tan",
+    "timestamp",
+    "to_base64",
+    "to_days",
+    "trim",
+    "ucase",
+    "uncompress",
+    "unhex",
+    "unix_timestamp",
+    "updatexml",
+    "upper",
+    "user",
+    "uuid",
+    "values",
+    "variance",
+    "version",
+    "weekday",
+    "xmltype",
+    "utl_inaddr",
+    "to_char",
+    "nvl",
+    "json_extract",
+    "json_keys",
+    "json_search",
+    "pg_sleep",
+    "lo_get",
+    "lo_import",
+    "randomblob",
+    "zeroblob",
+    "sqlite_version",
+    "typeof",
+    "unicode",
+    "char_length",
+    "db_name",
+    "user_name",
+    "host_name",
+    "is_srvrolemember",
+    "len",
+    "left",
+    "right",
+    "exists",
+    "getdate",
+    "newid",
+    "quotename",
+    "replicate",
+    "stuff",
+    "datalength",
+];
+
+/// High-risk functions: rarely in benign text, common in injections.
+const STRONG_FUNCS: &[&str] = &[
+    "sleep",
+    "benchmark",
+    "pg_sleep",
+    "load_file",
+    "extractvalue",
+    "updatexml",
+    "group_concat",
+    "concat_ws",
+    "xp_cmdshell",
+    "sys_eval",
+    "sys_exec",
+    "utl_inaddr",
+    "utl_http",
+    "name_const",
+    "make_set",
+    "pg_read_file",
+    "lo_import",
+    "lo_get",
+    "dbms_pipe",
+    "randomblob",
+    "json_keys",
+    "current_user",
+    "session_user",
+    "system_user",
+    "database",
+    "version",
+    "schema",
+    "user",
+    "unhex",
+    "hex",
+    "char",
+    "chr",
+    "nchar",
+    "ascii",
+    "ord",
+    "substring",
+    "substr",
+    "mid",
+    "concat",
+    "cast",
+    "convert",
+    "if",
+    "ifnull",
+    "isnull",
+    "nullif",
+    "coalesce",
+    "iif",
+    "exp",
+    "floor",
+    "rand",
+    "count",
+    "length",
+    "len",
+    "left",
+    "right",
+    "reverse",
+    "lower",
+    "upper",
+    "instr",
+    "locate",
+    "position",
+    "charindex",
+    "elt",
+    "field",
+    "md5",
+    "sha1",
+    "password",
+    "encode",
+    "decode",
+    "aes_encrypt",
+    "aes_decrypt",
+    "compress",
+    "uncompress",
+    "json_extract",
+    "json_search",
+    "json_array",
+    "json_object",
+    "xmltype",
+    "dbms_xmlgen",
+    "getdate",
+    "now",
+    "sysdate",
+    "db_name",
+    "user_name",
+    "host_name",
+    "suser_name",
+    "object_id",
+    "object_name",
+    "col_name",
+    "table_name",
+    "quotename",
+    "replicate",
+    "space",
+    "str",
+    "strcmp",
+    "soundex",
+    "bin",
+    "oct",
+    "conv",
+    "least",
+    "greatest",
+    "abs",
+    "sign",
+    "round",
+    "sum",
+    "min",
+    "max",
+    "avg",
+    "tochar",
+    "to_char",
+    "to_number",
+    "string_agg",
+    "array_agg",
+    "listagg",
+    "xmlagg",
+    "regexp_like",
+    "regexp_substr",
+    "sqlite_version",
+    "load_extension",
+    "typeof",
+    "unicode",
+    "trim",
+    "ltrim",
+    "rtrim",
+    "row_count",
+    "found_rows",
+    "last_insert_id",
+    "connection_id",
+    "pi",
+    "geometrycollection",
+    "polygon",
+    "multipoint",
+    "linestring",
+    "multilinestring",
+    "multipolygon",
+    "gtid_subset",
+    "st_latfromgeohash",
+    "st_longfromgeohash",
+    "st_pointfromgeohash",
+    "exists",
+];
+
+/// Functions that are injections on their own (the others need an injection shape around).
+const HIGH_RISK: &[&str] = &[
+    "sleep",
+    "benchmark",
+    "pg_sleep",
+    "load_file",
+    "extractvalue",
+    "updatexml",
+    "group_concat",
+    "concat_ws",
+    "xp_cmdshell",
+    "sys_eval",
+    "sys_exec",
+    "utl_inaddr",
+    "utl_http",
+    "name_const",
+    "make_set",
+    "pg_read_file",
+    "lo_import",
+    "lo_get",
+    "dbms_pipe",
+    "load_extension",
+    "gtid_subset",
+    "dbms_xmlgen",
+    "sqlite_version",
+];
+
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_' || b == b'$' || b >= 0x80
+}
+
+fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c | 0xa0)
+}
+
+struct Lexer<'a> {
+    s: &'a [u8],
+    i: usize,
+    out: Tokens,
+}
+
+impl<'a> Lexer<'a> {
+    fn push(&mut self, kind: Tk) {
+        self.out.toks.push(Token {
+            kind,
+            comment_after: false,
+        });
+    }
+
+    fn comment(&mut self) {
+        match self.out.toks.last_mut() {
+            Some(t) => t.comment_after = true,
+            None => self.out.leading_comment = true,
+        }
+    }
+
+    fn peek(&self, off: usize) -> u8 {
+        self.s.get(self.i + off).copied().unwrap_or(0)
+    }
+
+    /// Index of the next non-space byte at or after `from`.
+    fn skip_space(&self, mut from: usize) -> usize {
+        while from < self.s.len() && is_space(self.s[from]) {
+            from += 1;
+        }
+        from
+    }
+
+    /// Reads a quoted string starting after the opening `q`; returns when closed or at end.
+    fn string_body(&mut self, q: u8) -> bool {
+        while self.i < self.s.len() {
+            let b = self.s[self.i];
+            if b == b'\\' {
+                self.i += 2;
+                continue;
+            }
+            if b == q {
+                if self.peek(1) == q {
+                    self.i += 2;
+                    continue;
+                }
+                self.i += 1;
+                return true;
+            }
+            self.i += 1;
+        }
+        false
+    }
+
+    fn word(&mut self) {
+        let start = self.i;
+        while self.i < self.s.len() && is_word_byte(self.s[self.i]) {
+            self.i += 1;
+        }
+        let raw = &self.s[start..self.i];
+        let lower = String::from_utf8_lossy(raw).to_ascii_lowercase();
+        if let Some(tk) = keyword(&lower) {
+            self.push(tk);
+            return;
+        }
+        let next = self.skip_space(self.i);
+        let paren = self.s.get(next) == Some(&b'(');
+        let base = lower.as_str();
+        if paren
+            && (STRONG_FUNCS.contains(&base)
+                || SQL_FUNCTIONS.contains(&base)
+                || base.starts_with("xp_")
+                || base.starts_with("sp_"))
+        {
+            self.push(Tk::Func(HIGH_RISK.contains(&base)));
+            return;
+        }
+        if base.starts_with("xp_") || base.starts_with("sp_") && base.len() > 3 {
+            self.push(Tk::Func(true));
+            return;
+        }
+        self.push(Tk::Word);
+    }
+
+    fn number(&mut self) {
+        let start = self.i;
+        let s = self.s;
+        if s[self.i] == b'0' && matches!(self.peek(1), b'x' | b'X' | b'b' | b'B') {
+            self.i += 2;
+            while self.i < s.len() && s[self.i].is_ascii_alphanumeric() {
+                self.i += 1;
+            }
+        } else {
+            while self.i < s.len() && (s[self.i].is_ascii_digit() || s[self.i] == b'.') {
+                self.i += 1;
+            }
+            if matches!(self.peek(0), b'e' | b'E')
+                && (self.peek(1).is_ascii_digit() || matches!(self.peek(1), b'+' | b'-'))
+            {
+                self.i += 2;
+                while self.i < s.len() && s[self.i].is_ascii_digit() {
+                    self.i += 1;
+                }
+            }
+        }
+        // Digits glued to letters: a keyword (`1union`) splits, anything else is a word.
+        if self.i < s.len() && is_word_byte(s[self.i]) {
+            let mut j = self.i;
+            while j < s.len() && is_word_byte(s[j]) {
+                j += 1;
+            }
+            let tail = String::from_utf8_lossy(&s[self.i..j]).to_ascii_lowercase();
+            if keyword(&tail).is_none() {
+                self.i = j;
+                let _ = start;
+                self.push(Tk::Word);
+                return;
+            }
+        }
+        self.push(Tk::Num);
+    }
+
+    fn run(mut self) -> Tokens {
+        let s = self.s;
+        while self.i < s.len() && self.out.toks.len() < MAX_TOKENS {
+            let b = s[self.i];
+            match b {
+                _ if is_space(b) => self.i += 1,
+                b'\'' | b'"' => {
+                    self.i += 1;
+                    let closed = self.string_body(b);
+                    self.push(Tk::Str(false));
+                    self.out.open_tail = !closed;
+                }
+                b'`' => {
+                    self.i += 1;
+                    let _ = self.string_body(b'`');
+                    self.push(Tk::Str(false));
+                }
+                b'#' => {
+                    // MySQL: a comment to the end of the line.
+                    self.comment();
+                    while self.i < s.len() && s[self.i] != b'\n' {
+                        self.i += 1;
+                    }
+                }
+                b'-' if self.peek(1) == b'-'
+                    && (self.i + 2 >= s.len()
+                        || is_space(self.peek(2))
+                        || self.peek(2) < 0x20
+                        || self.peek(2) == b'-') =>
+                {
+                    self.comment();
+                    while self.i < s.len() && s[self.i] != b'\n' {
+                        self.i += 1;
+                    }
+                }
+                b'/' if self.peek(1) == b'*' => {
+                    if self.peek(2) == b'!' {
+                        // MySQL executable comment: its content is code.
+                        self.i += 3;
+                        while self.i < s.len() && s[self.i].is_ascii_digit() {
+                            self.i += 1;
+                        }
+                        continue;
+                    }
+                    self.comment();
+                    self.i += 2;
+                    while self.i < s.len() && !(s[self.i] == b'*' && self.peek(1) == b'/') {
+                        self.i += 1;
+                    }
+                    self.i = (self.i + 2).min(s.len());
+                }
+                b'*' if self.peek(1) == b'/' => self.i += 2,
+                b'0'..=b'9' => self.number(),
+                b'.' if self.peek(1).is_ascii_digit() => self.number(),
+                b'@' => {
+                    let sys = self.peek(1) == b'@';
+                    self.i += if sys { 2 } else { 1 };
+                    if self.peek(0) == b'`' || self.peek(0) == b'\'' || self.peek(0) == b'"' {
+                        let q = self.peek(0);
+                        self.i += 1;
+                        let _ = self.string_body(q);
+                    } else {
+                        while self.i < s.len() && (is_word_byte(s[self.i]) || s[self.i] == b'.') {
+                            self.i += 1;
+                        }
+                    }
+                    self.push(if sys { Tk::SysVar } else { Tk::Var });
+                }
+                b'(' => {
+                    self.i += 1;
+                    self.push(Tk::LParen)
+                }
+                b')' => {
+                    self.i += 1;
+                    self.push(Tk::RParen)
+                }
+                b',' => {
+                    self.i += 1;
+                    self.push(Tk::Comma)
+                }
+                b';' => {
+                    self.i += 1;
+                    self.push(Tk::Semi)
+                }
+                b'.' => {
+                    self.i += 1;
+                    self.push(Tk::Dot)
+                }
+                b'=' | b'<' | b'>' | b'!' => {
+                    let two = [b, self.peek(1)];
+                    let len = match &two {
+                        b"<=" if self.peek(2) == b'>' => 3,
+                        b"<>" | b"!=" | b"<=" | b">=" | b"==" | b"!<" | b"!>" => 2,
+                        _ => 1,
+                    };
+                    self.i += len;
+                    if b == b'!' && len == 1 {
+                        self.push(Tk::Not);
+                    } else if (b == b'<' && two[1] == b'<') || (b == b'>' && two[1] == b'>') {
+                        self.i += 1;
+                        self.push(Tk::Op(b));
+                    } else {
+                        self.push(Tk::Cmp);
+                    }
+                }
+                b'|' | b'&' if self.peek(1) == b => {
+                    self.i += 2;
+                    self.push(Tk::Logic);
+                }
+                b':' if self.peek(1) == b':' => {
+                    self.i += 2;
+                    self.push(Tk::Op(b':'));
+                }
+                b'+' | b'-' | b'*' | b'/' | b'%' | b'|' | b'&' | b'^' | b'~' => {
+                    self.i += 1;
+                    self.push(Tk::Op(b));
+                }
+                _ if is_word_byte(b) => self.word(),
+                _ => {
+                    self.i += 1;
+                    self.push(Tk::Other);
+                }
+            }
+        }
+        self.out
+    }
+}
+
+/// Tokenizes `value` read in `ctx`. For a quoted context the value is read as if it
+/// continued a string: everything before the first matching quote is one break-out string.
+/// Returns `None` when the context does not apply (no such quote in the value).
+pub fn tokenize(value: &str, ctx: Context) -> Option<Tokens> {
+    let s = value.as_bytes();
+    let (start, first) = match ctx {
+        Context::Bare => (0, None),
+        Context::Single | Context::Double => {
+            let q = if ctx == Context::Single { b'\'' } else { b'"' };
+            let mut i = 0;
+            loop {
+                match s.get(i) {
+                    None => return None,
+                    Some(b) if *b == q => break,
+                    Some(_) => i += 1,
+                }
+            }
+            // A value that starts with the quote and has an even number of them is a quoted
+            // phrase (`"into the wild"`), not a break-out.
+            if i == 0 && s.iter().filter(|b| **b == q).count() % 2 == 0 {
+                return None;
+            }
+            let closes = i > 0 && !is_space(s[i - 1]) && s[i - 1] != b'=';
+            (i + 1, Some((Tk::Str(true), closes)))
+        }
+    };
+    let mut lexer = Lexer {
+        s,
+        i: start,
+        out: Tokens::default(),
+    };
+    if let Some((kind, closes)) = first {
+        lexer.push(kind);
+        lexer.out.closes_value = closes || start == 1;
+    }
+    Some(lexer.run())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(v: &str, ctx: Context) -> Vec<Tk> {
+        tokenize(v, ctx)
+            .unwrap()
+            .toks
+            .iter()
+            .map(|t| t.kind)
+            .collect()
+    }
+
+    #[test]
+    fn reads_a_tautology() {
+        assert_eq!(
+            kinds("1' or '1'='1", Context::Single),
+            vec![
+                Tk::Str(true),
+                Tk::Logic,
+                Tk::Str(false),
+                Tk::Cmp,
+                Tk::Str(false)
+            ]
+        );
+    }
+
+    #[test]
+    fn folds_comments_and_mysql_code() {
+        let t = tokenize("1/*x*/union/*!50000select*/", Context::Bare).unwrap();
+        let k: Vec<Tk> = t.toks.iter().map(|t| t.kind).collect();
+        assert_eq!(k, vec![Tk::Num, Tk::Kw(Kw::Union), Tk::Kw(Kw::Select)]);
+        assert!(t.toks[0].comment_after);
+    }
+
+    #[test]
+    fn quoted_context_needs_a_quote() {
+        assert!(tokenize("plain", Context::Single).is_none());
+    }
+}
