@@ -6,11 +6,13 @@
 //! with the key path it belongs to (`pool[1].backend[0].addr`).
 #![forbid(unsafe_code)]
 
+mod cidr;
 mod model;
 mod problems;
 mod secret;
 mod validate;
 
+pub use cidr::{Cidr, CidrError};
 pub use model::{
     Algorithm, Backend, Bundle, FailurePolicy, Health, NodeConfig, PluginRef, Pool, ProxySettings,
     RateLimit, Site, SiteTls,

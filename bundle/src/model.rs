@@ -86,6 +86,13 @@ pub struct ProxySettings {
     /// Directory for precompiled plugins (`.cwasm`), reused across restarts; unset: plugins
     /// are compiled at every start.
     pub plugin_cache_dir: Option<String>,
+    /// MaxMind-format country database (`.mmdb`: GeoLite2/GeoIP2 Country, DB-IP Lite,
+    /// ip-location-db), relative to the config file; re-read when the file changes. Unset: no
+    /// country is known.
+    pub geo_db: Option<String>,
+    /// Networks (CIDR, or a bare address) of proxies in front of this node whose
+    /// `X-Forwarded-For` is believed; from anyone else it is ignored.
+    pub trusted_proxies: Vec<String>,
 }
 
 impl Default for ProxySettings {
@@ -105,6 +112,8 @@ impl Default for ProxySettings {
             shutdown_timeout_s: 10,
             access_log: true,
             plugin_cache_dir: None,
+            geo_db: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -2,7 +2,7 @@
 //! File contents (certificates, error pages) are checked by the proxy's loader, which knows
 //! where the files are.
 
-use crate::{Bundle, NodeConfig, Pool, Problems, ProxySettings, Site};
+use crate::{Bundle, Cidr, NodeConfig, Pool, Problems, ProxySettings, Site};
 use std::collections::{HashMap, HashSet};
 use std::net::SocketAddr;
 
@@ -85,6 +85,17 @@ impl ProxySettings {
         }
         if self.shutdown_timeout_s > 3600 {
             p.push("proxy.shutdown_timeout_s", "must be at most 3600 seconds");
+        }
+        if self.geo_db.as_ref().is_some_and(|g| g.trim().is_empty()) {
+            p.push("proxy.geo_db", "path is empty");
+        }
+        for (i, net) in self.trusted_proxies.iter().enumerate() {
+            if let Err(e) = net.parse::<Cidr>() {
+                p.push(
+                    format!("proxy.trusted_proxies[{i}]"),
+                    format!("`{net}` is not a CIDR network: {e}"),
+                );
+            }
         }
         p
     }
@@ -418,10 +429,18 @@ mod tests {
             addr = "127.0.0.1"
             weight = 20000
         "#;
+        let text = text.replace(
+            "admin_listen = \"0.0.0.0:9901\"",
+            "admin_listen = \"0.0.0.0:9901\"\ngeo_db = \"\"\ntrusted_proxies = [\"10.0.0.0/8\", \"10.0.0.0/40\", \"proxy.local\"]",
+        );
+        let text = text.as_str();
         let got = problems_of(text);
         for expected in [
             "proxy.listen[0]: `nonsense` is not an ip:port address",
             "proxy.admin_listen: a non-loopback admin address needs proxy.admin_token",
+            "proxy.geo_db: path is empty",
+            "proxy.trusted_proxies[1]: `10.0.0.0/40` is not a CIDR network: `/40` is not a prefix length",
+            "proxy.trusted_proxies[2]: `proxy.local` is not a CIDR network: `proxy.local` is not an IP address",
             "site[0].id: `Shop!` must be",
             "site[0].hosts[0]: `Bad Host` is not a lowercase hostname",
             "site[0].pool: no pool with id `missing`",

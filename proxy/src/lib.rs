@@ -9,7 +9,9 @@ mod admin;
 mod backend;
 mod balancer;
 mod client_guard;
+mod client_ip;
 mod clock;
+mod geo;
 mod health;
 pub mod loader;
 mod logging;
@@ -160,6 +162,12 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
         "health checks",
         health::HealthChecker {
             shared: Arc::clone(&shared),
+        },
+    ));
+    server.add_service(background_service(
+        "geo database",
+        geo::GeoWatcher {
+            slot: Arc::clone(&shared.plugins.geo),
         },
     ));
     server.add_service(background_service(

@@ -1,7 +1,9 @@
 //! Loads a node config: defaults → TOML file → `WEIR_*` environment → CLI flags, then
-//! validation, then the files the config names (certificates, keys, CA bundles, error pages).
-//! Every problem is collected with its key path; nothing is applied unless all is well.
+//! validation, then the files the config names (certificates, keys, CA bundles, error pages,
+//! the geo database). Every problem is collected with its key path; nothing is applied unless
+//! all is well.
 
+use crate::geo::GeoDb;
 use crate::plugin_host::{Chain, LoadedPlugin, PluginEngine};
 use pingora::utils::tls::WrappedX509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
@@ -230,7 +232,19 @@ fn load_files(
             HashMap::new()
         }
     };
+    let geo = match config.proxy.geo_db.as_deref() {
+        Some(file) => match GeoDb::open(&resolve(base, file)) {
+            Ok(db) => Some(Arc::new(db)),
+            Err(e) => {
+                problems.push("proxy.geo_db", e.to_string());
+                None
+            }
+        },
+        None => None,
+    };
     problems.into_result().map_err(LoadError::Invalid)?;
+    // All is well: the geo database (or none) is the engine's from now on.
+    plugins.geo.set(geo);
     Ok(LoadedConfig {
         config,
         certs,
@@ -401,5 +415,41 @@ mod tests {
         );
         assert!(text.contains("site[0].tls.cert: cannot read"), "{text}");
         assert!(text.contains("pool[0].tls_ca: cannot read"), "{text}");
+    }
+
+    #[test]
+    fn the_geo_database_is_read_relative_to_the_config_and_checked() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("weir.toml");
+        let site = "[[site]]\nid = \"a\"\nhosts = [\"a.test\"]\npool = \"p\"\n\
+                    [[pool]]\nid = \"p\"\n[[pool.backend]]\naddr = \"127.0.0.1:1\"\n";
+        let engine = PluginEngine::new(crate::metrics::Metrics::new()).expect("engine");
+        let with_geo = |file: &str| format!("[proxy]\ngeo_db = \"{file}\"\n{site}");
+
+        std::fs::write(&path, with_geo("missing.mmdb")).expect("write");
+        let err = load(&path, &Overrides::default(), &engine).expect_err("missing file");
+        assert!(
+            err.to_string().contains("proxy.geo_db: cannot read")
+                && err.to_string().contains("missing.mmdb"),
+            "{err}"
+        );
+        std::fs::write(dir.path().join("junk.mmdb"), b"junk").expect("write");
+        std::fs::write(&path, with_geo("junk.mmdb")).expect("write");
+        let err = load(&path, &Overrides::default(), &engine).expect_err("invalid file");
+        assert!(err.to_string().contains("not a MaxMind DB"), "{err}");
+        assert!(engine.geo.current().is_none(), "nothing applied");
+
+        let db = weir_testkit::mmdb::write_country_db(
+            weir_testkit::mmdb::RecordShape::GeoIp2,
+            &[("203.0.113.0/24", "DE")],
+        );
+        std::fs::write(dir.path().join("country.mmdb"), db).expect("write");
+        std::fs::write(&path, with_geo("country.mmdb")).expect("write");
+        load(&path, &Overrides::default(), &engine).expect("loads");
+        let ip = "203.0.113.1".parse().expect("ip");
+        assert_eq!(engine.geo.country(ip).as_deref(), Some("DE"));
+        std::fs::write(&path, site).expect("write");
+        load(&path, &Overrides::default(), &engine).expect("loads");
+        assert_eq!(engine.geo.country(ip), None, "geo_db removed: no lookups");
     }
 }

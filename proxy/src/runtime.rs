@@ -5,6 +5,7 @@
 
 use crate::backend::BackendState;
 use crate::balancer::PoolState;
+use crate::client_ip::TrustedProxies;
 use crate::loader::LoadedConfig;
 use crate::rate_limit::LeakyBucket;
 use bytes::Bytes;
@@ -46,6 +47,8 @@ pub struct Runtime {
     pub pools: HashMap<String, Arc<PoolState>>,
     /// Certificates by hostname pattern (exact or `*.suffix`), for SNI.
     pub certs: Vec<(String, Arc<CertifiedKey>)>,
+    /// Proxies whose `X-Forwarded-For` names the client.
+    pub trusted_proxies: TrustedProxies,
 }
 
 impl Runtime {
@@ -152,6 +155,7 @@ impl Runtime {
             wildcard_hosts,
             pools,
             certs,
+            trusted_proxies: TrustedProxies::new(&loaded.config.proxy.trusted_proxies),
         }
     }
 

@@ -3,12 +3,12 @@
 //! | phase | what Weir does |
 //! |---|---|
 //! | `new_ctx` | takes the config snapshot in force; the request keeps it to the end, so a reload never changes a request half-way |
-//! | `early_request_filter` | sets the client read timeout, checks the header size (431), resolves the site by Host / `:authority`, applies the site's rate limit; refusals are recorded, not yet sent |
-//! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431; then runs the site's plugin chain (`on-request`): header edits, route-to, rewrite, or an early answer / redirect; a failing plugin gives 503 (or is skipped under `fail_open`) |
+//! | `early_request_filter` | sets the client read timeout, works out the client IP (the peer, or `X-Forwarded-For` from a trusted proxy), checks the header size (431), resolves the site by Host / `:authority`, applies the site's rate limit; refusals are recorded, not yet sent |
+//! | `request_filter` | sends the recorded refusal: Weir's 404 for an unknown site, 429 with `Retry-After`, 431; then (sites with plugins only) looks up the client's country once and runs the site's plugin chain (`on-request`): header edits, route-to, rewrite, or an early answer / redirect; a failing plugin gives 503 (or is skipped under `fail_open`) |
 //! | (request body) | when a plugin wants the request body and it has a known length within `max_body_bytes` and 64 KiB, `request_filter` reads it ahead into Pingora's retry buffer and runs `on-request-body` (which may answer, e.g. a WAF 403, before the backend sees anything, or replace the body); `request_body_filter` sends the replacement |
 //! | `upstream_peer` | picks a backend: the site's pool, then its backup chain, skipping backends that are ejected, down, drained or already tried by this request |
 //! | `fail_to_connect` | passive check: ejects the backend for `eject_ms`; the request is retried elsewhere (nothing was sent) |
-//! | `upstream_request_filter` | adds `X-Forwarded-For` and `X-Forwarded-Proto` |
+//! | `upstream_request_filter` | appends the peer's address to `X-Forwarded-For`; sets `X-Forwarded-Proto` |
 //! | `error_while_proxy` | retries idempotent requests whose body was buffered and whose response has not started |
 //! | `upstream_response_filter` | passive check: a status in `passive_statuses` ejects the backend; then the chain's `on-response` (reverse order) edits the head; when a plugin wants the response body, `Content-Length` is dropped (chunked for HTTP/1.1) |
 //! | `response_body_filter` | holds the body (up to the plugins' `max_body_bytes`; larger bodies pass through untouched) and hands it whole to `on-response-body` at the end |
@@ -56,6 +56,9 @@ pub struct RequestCtx {
     runtime: Arc<Runtime>,
     site: Option<Arc<SiteRuntime>>,
     started: Instant,
+    /// The TCP peer.
+    peer_ip: Option<IpAddr>,
+    /// The client: the peer, or what a trusted proxy says (see `client_ip.rs`).
     client_ip: Option<IpAddr>,
     refusal: Option<Refusal>,
     tried: Vec<Arc<BackendState>>,
@@ -159,8 +162,13 @@ fn header_pairs(headers: &http::HeaderMap) -> Vec<(String, String)> {
         .collect()
 }
 
-/// The request as the site's plugins see it.
-fn plugin_request(session: &Session, ctx: &RequestCtx, site: &SiteRuntime) -> PluginRequest {
+/// The request as the site's plugins see it, with the client's `country`.
+fn plugin_request(
+    session: &Session,
+    ctx: &RequestCtx,
+    site: &SiteRuntime,
+    country: Option<String>,
+) -> PluginRequest {
     let req = session.req_header();
     let host = request_host(req).unwrap_or_default();
     let host = host
@@ -182,7 +190,7 @@ fn plugin_request(session: &Session, ctx: &RequestCtx, site: &SiteRuntime) -> Pl
         query: req.uri.query().unwrap_or_default().to_string(),
         headers: header_pairs(&req.headers),
         client_ip: ctx.client_ip.map(|ip| ip.to_string()).unwrap_or_default(),
-        country: None,
+        country,
         tls,
         site_id: site.id.clone(),
         tenant_id: site.tenant.clone(),
@@ -350,6 +358,7 @@ impl ProxyHttp for WeirProxy {
             runtime: self.shared.runtime(),
             site: None,
             started: Instant::now(),
+            peer_ip: None,
             client_ip: None,
             refusal: None,
             tried: Vec::new(),
@@ -371,11 +380,17 @@ impl ProxyHttp for WeirProxy {
     ) -> Result<()> {
         let settings = &ctx.runtime.settings;
         session.set_read_timeout(Some(Duration::from_millis(settings.client_timeout_ms)));
-        ctx.client_ip = session
+        ctx.peer_ip = session
             .client_addr()
             .and_then(|a| a.as_inet())
             .map(|a| a.ip());
         let req = session.req_header();
+        ctx.client_ip = ctx.peer_ip.map(|peer| {
+            let forwarded = req.headers.get_all("x-forwarded-for").iter();
+            ctx.runtime
+                .trusted_proxies
+                .client_ip(peer, forwarded.map(|v| v.as_bytes()))
+        });
         if header_bytes(req) > settings.max_header_bytes {
             ctx.refusal = Some(Refusal::HeaderTooLarge);
             return Ok(());
@@ -418,7 +433,10 @@ impl ProxyHttp for WeirProxy {
             return Ok(false);
         }
         let wants_request = site.chain.wants(Hooks::REQUEST);
-        let mut view = plugin_request(session, ctx, &site);
+        let country = ctx
+            .client_ip
+            .and_then(|ip| self.shared.plugins.geo.country(ip));
+        let mut view = plugin_request(session, ctx, &site, country);
         if wants_request {
             let runtime = Arc::clone(&ctx.runtime);
             match site
@@ -526,7 +544,8 @@ impl ProxyHttp for WeirProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        if let Some(ip) = ctx.client_ip {
+        // Each hop appends the address it was connected from.
+        if let Some(ip) = ctx.peer_ip {
             let forwarded = match upstream_request.headers.get("x-forwarded-for") {
                 Some(prev) => format!("{}, {ip}", String::from_utf8_lossy(prev.as_bytes())),
                 None => ip.to_string(),

@@ -1,11 +1,13 @@
 //! Test helpers for Weir's integration tests: real HTTP/1.1 backends on 127.0.0.1:0
 //! ([`Backend`]), a real `weir proxy` process ([`Node`]), a throwaway certificate authority
-//! ([`TestCa`]) and a bounded concurrent load loop ([`hammer`]).
+//! ([`TestCa`]), a bounded concurrent load loop ([`hammer`]) and small geo databases
+//! ([`mmdb`]).
 #![forbid(unsafe_code)]
 
 mod backend;
 mod certs;
 mod load;
+pub mod mmdb;
 mod node;
 
 pub use backend::Backend;

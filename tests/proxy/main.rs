@@ -4,10 +4,13 @@
 mod admin;
 mod balancing;
 mod failover;
+mod geo;
 mod health;
 mod lifecycle;
 mod limits;
+mod minify;
 mod plugins;
+mod router;
 mod serving;
 mod tls;
 

@@ -4,6 +4,7 @@
 //! reload or a second site using the same plugin never compiles it again.
 
 use super::kv::KvStore;
+use crate::geo::GeoSlot;
 use crate::metrics::Metrics;
 use parking_lot::Mutex;
 use std::collections::HashMap;
@@ -27,6 +28,8 @@ pub struct PluginEngine {
     pub pooling: bool,
     /// Node metrics (plugin calls and failures are counted here).
     pub metrics: Metrics,
+    /// The node's country database (`proxy.geo_db`), behind the `geo-country` import.
+    pub geo: Arc<GeoSlot>,
     components: Mutex<HashMap<String, Component>>,
     tenants: Mutex<HashMap<String, Arc<KvStore>>>,
     cache_dir: Mutex<Option<PathBuf>>,
@@ -85,6 +88,7 @@ impl PluginEngine {
             engine,
             pooling,
             metrics,
+            geo: Arc::default(),
             components: Mutex::new(HashMap::new()),
             tenants: Mutex::new(HashMap::new()),
             cache_dir: Mutex::new(None),

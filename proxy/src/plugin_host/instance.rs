@@ -6,6 +6,7 @@
 use super::engine::PluginEngine;
 use super::kv::KvStore;
 use crate::clock::now_ms;
+use crate::geo::GeoSlot;
 use parking_lot::Mutex;
 use std::sync::Arc;
 use wasmtime::component::{Component, HasSelf, Linker};
@@ -90,6 +91,7 @@ pub struct HostState {
     meta: Arc<PluginMeta>,
     kv: Arc<KvStore>,
     metrics: crate::metrics::Metrics,
+    geo: Arc<GeoSlot>,
     memory_limit: usize,
     hit_memory_limit: bool,
 }
@@ -185,9 +187,8 @@ impl weir_sdk_wit::bindings::weir::plugin::host::Host for HostState {
         }
     }
 
-    fn geo_country(&mut self, _ip: String) -> Option<String> {
-        // The geo database arrives with the geofence plugin (issue 4).
-        None
+    fn geo_country(&mut self, ip: String) -> Option<String> {
+        self.geo.country(ip.trim().parse().ok()?)
     }
 }
 
@@ -316,6 +317,7 @@ impl LoadedPlugin {
             meta: Arc::clone(&self.meta),
             kv: Arc::clone(&self.kv),
             metrics: self.engine.metrics.clone(),
+            geo: Arc::clone(&self.engine.geo),
             memory_limit: self.memory_limit,
             hit_memory_limit: false,
         };
@@ -428,5 +430,43 @@ impl LoadedPlugin {
     /// two ways).
     pub fn drop_warm(&self) {
         self.warm.lock().clear();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use weir_sdk_wit::bindings::weir::plugin::host::Host;
+    use weir_testkit::mmdb::{write_country_db, RecordShape};
+
+    #[test]
+    fn geo_country_answers_from_the_node_database() {
+        let engine = PluginEngine::new(crate::metrics::Metrics::new()).expect("engine");
+        let mut state = HostState {
+            meta: Arc::new(PluginMeta {
+                tenant: "t".into(),
+                site: "s".into(),
+                name: "p".into(),
+                version: "v".into(),
+            }),
+            kv: engine.tenant_store("t"),
+            metrics: engine.metrics.clone(),
+            geo: Arc::clone(&engine.geo),
+            memory_limit: 1 << 20,
+            hit_memory_limit: false,
+        };
+        assert_eq!(state.geo_country("203.0.113.9".into()), None, "no database");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("c.mmdb");
+        let db = write_country_db(RecordShape::CountryCode, &[("203.0.113.0/24", "de")]);
+        std::fs::write(&path, db).expect("write");
+        let opened = crate::geo::GeoDb::open(&path).expect("opens");
+        engine.geo.set(Some(Arc::new(opened)));
+        assert_eq!(
+            state.geo_country(" 203.0.113.9".into()).as_deref(),
+            Some("DE")
+        );
+        assert_eq!(state.geo_country("198.51.100.1".into()), None);
+        assert_eq!(state.geo_country("not an address".into()), None);
     }
 }
