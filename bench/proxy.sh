@@ -21,6 +21,8 @@
 #   KEEP_TMP=1     keep the temp dir (configs, logs, raw wrk output) for inspection
 #   PLUGIN_BENCH=1 compare Weir with 0, 1 and 4 noop plugins instead of nginx and haproxy
 #                  (bench/plugins.sh sets it)
+#   CHAIN_BENCH=1  compare Weir without plugins, Weir with the built-in chain (router ->
+#                  geofence -> waf on requests, minify on responses) and plain nginx
 #
 # What it does: installs nginx, haproxy and wrk from Debian if missing; starts one small
 # fast backend (an nginx instance serving a BODY_BYTES file, 1 worker); starts Weir, nginx
@@ -53,6 +55,9 @@ SERVERS=(weir pingora-bare nginx haproxy)
 # PLUGIN_BENCH=1 (bench/plugins.sh): Weir with 0, 1 and 4 noop plugins instead of the peers.
 PLUGIN_BENCH=${PLUGIN_BENCH:-0}
 [[ $PLUGIN_BENCH == 1 ]] && SERVERS=(weir weir-noop1 weir-noop4)
+# CHAIN_BENCH=1: Weir with no plugins and with the full built-in chain, against plain nginx.
+CHAIN_BENCH=${CHAIN_BENCH:-0}
+[[ $CHAIN_BENCH == 1 ]] && SERVERS=(weir weir-chain nginx)
 
 log() { printf '[bench] %s\n' "$*" >&2; }
 die() { printf '[bench] ERROR: %s\n' "$*" >&2; exit 1; }
@@ -234,9 +239,45 @@ EOF
     log "backend: nginx, 1 worker, $BODY_BYTES-byte body on 127.0.0.1:$BACKEND_PORT"
 }
 
-# start_weir NAME PLUGINS: a Weir node called NAME with PLUGINS noop plugins on its site.
+# noop_plugins N: TOML for N noop plugins on the bench site.
+noop_plugins() {
+    local i
+    for ((i = 0; i < $1; i++)); do
+        printf '[[site.plugin]]\nname = "noop%d"\nsource = "%s"\n' "$i" "$REPO_ROOT/plugins/dist/noop.wasm"
+    done
+}
+
+# chain_plugins: TOML for the built-in chain as a typical site runs it.
+chain_plugins() {
+    cat <<EOF
+[[site.plugin]]
+name = "router"
+source = "$REPO_ROOT/plugins/dist/router.wasm"
+config = { rules = [
+  { name = "api", match = { path = { prefix = "/api/" } }, pool = "web", rewrite = "/v1/\$1" },
+  { name = "old-blog", match = { path = { regex = '^/blog/([0-9]+)\$' } }, redirect = { to = "/posts/\$1", status = 301 } },
+  { name = "static", match = { path = { prefix = "/static/" }, methods = ["GET", "HEAD"] }, pool = "web" },
+], default = { pool = "web" } }
+
+[[site.plugin]]
+name = "geofence"
+source = "$REPO_ROOT/plugins/dist/geofence.wasm"
+config = { mode = "deny", countries = ["KP", "IR"], unknown = "allow" }
+
+[[site.plugin]]
+name = "waf"
+source = "$REPO_ROOT/plugins/dist/waf.wasm"
+config = { mode = "block", paranoia = 2 }
+
+[[site.plugin]]
+name = "minify"
+source = "$REPO_ROOT/plugins/dist/minify.wasm"
+EOF
+}
+
+# start_weir NAME PLUGIN_TOML: a Weir node called NAME with these plugins on its site.
 start_weir() {
-    local name=${1:-weir} plugins=${2:-0} port admin i
+    local name=${1:-weir} plugins=${2:-} port admin
     port=$(free_port)
     admin=$(free_port)
     cat >"$TMP/$name.toml" <<EOF
@@ -250,11 +291,7 @@ access_log = false
 id = "bench"
 hosts = ["127.0.0.1", "localhost"]
 pool = "web"
-EOF
-    for ((i = 0; i < plugins; i++)); do
-        printf '[[site.plugin]]\nname = "noop%d"\nsource = "%s"\n' "$i" "$REPO_ROOT/plugins/dist/noop.wasm" >>"$TMP/$name.toml"
-    done
-    cat >>"$TMP/$name.toml" <<EOF
+$plugins
 
 [[pool]]
 id = "web"
@@ -398,12 +435,16 @@ BUSY=""
 
 start_backend
 if [[ $PLUGIN_BENCH == 1 ]]; then
-    start_weir weir 0
-    start_weir weir-noop1 1
-    start_weir weir-noop4 4
+    start_weir weir
+    start_weir weir-noop1 "$(noop_plugins 1)"
+    start_weir weir-noop4 "$(noop_plugins 4)"
+elif [[ $CHAIN_BENCH == 1 ]]; then
+    start_weir weir
+    start_weir weir-chain "$(chain_plugins)"
+    start_nginx_proxy
 else
     build_bare
-    start_weir weir 0
+    start_weir weir
     start_pingora_bare
     start_nginx_proxy
     start_haproxy
@@ -462,6 +503,25 @@ if [[ $PLUGIN_BENCH == 1 ]]; then
     echo
     echo "- RPS with 1 noop plugin / none: $(ratio "${M_RPS[weir-noop1]}" "${M_RPS[weir]}")x"
     echo "- RPS with 4 noop plugins / none: $(ratio "${M_RPS[weir-noop4]}" "${M_RPS[weir]}")x"
+    [[ -z $BUSY ]] || echo "WARNING: other load on the machine during: $BUSY- rerun on an idle machine"
+    exit 0
+fi
+
+if [[ $CHAIN_BENCH == 1 ]]; then
+    echo
+    echo "Built-in chain: $CONNECTIONS connections, ${BODY_BYTES}-byte text/html responses," \
+        "workers=$WORKERS, wrk -t$WRK_THREADS -d$DURATION, $ROUNDS round(s) (median)"
+    echo
+    print_table
+    echo
+    chain_nginx=$(ratio "${M_RPS[weir-chain]}" "${M_RPS[nginx]}")
+    echo "- RPS with the chain / Weir without plugins: $(ratio "${M_RPS[weir-chain]}" "${M_RPS[weir]}")x"
+    echo "- RPS with the chain / plain nginx: ${chain_nginx}x"
+    if ge "${M_RPS[weir-chain]}" "$(awk -v n="${M_RPS[nginx]}" 'BEGIN { print 0.9 * n }')"; then
+        echo "target chain RPS >= 0.9x nginx: MET (${chain_nginx}x)"
+    else
+        echo "target chain RPS >= 0.9x nginx: MISSED (${chain_nginx}x)"
+    fi
     [[ -z $BUSY ]] || echo "WARNING: other load on the machine during: $BUSY- rerun on an idle machine"
     exit 0
 fi
