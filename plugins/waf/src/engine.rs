@@ -150,6 +150,15 @@ impl Engine {
                 if let Some(found) = self.value(&Views::of_decoded(name.clone()), &loc) {
                     return Some(found);
                 }
+                // An encoded `=` hides a value in the name (`pay%3D…`): inspect it alone too.
+                if let Some((_, tail)) = name.split_once('=') {
+                    if !tail.is_empty() {
+                        if let Some(found) = self.value(&Views::of_decoded(tail.to_string()), &loc)
+                        {
+                            return Some(found);
+                        }
+                    }
+                }
                 if generic::session_param(&name) {
                     let id = if referer_off_site { 943110 } else { 943120 };
                     if self.rules.on(id) && (id == 943110 || !f.value.is_empty()) {

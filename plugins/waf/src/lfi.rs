@@ -208,6 +208,16 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(930100) && encoded_traversal(l) {
         return Some(930100);
     }
+    if rules.on(930120)
+        && [
+            ".sql", ".sql.gz", ".sql.zip", ".sql.bz2", ".bak", ".dump", ".backup", ".swp",
+        ]
+        .iter()
+        .any(|e| l.trim_end().ends_with(e))
+        && !l.contains(' ')
+    {
+        return Some(930120);
+    }
     if rules.on(930120) {
         let slashed = l.replace('\\', "/");
         if OS_FILES.iter().any(|f| slashed.contains(f)) {

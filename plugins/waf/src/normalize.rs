@@ -213,8 +213,18 @@ impl Views {
             decoded.retain(|c| c != '\0');
         }
         let lower = decoded.to_lowercase();
-        let html = if lower.contains('&') {
-            let once = html_decode(&lower);
+        let html = if lower.contains(['\u{ff1c}', '\u{ff1e}']) || lower.contains("+adw-") {
+            // Full-width angle brackets and UTF-7 (`+ADw-script+AD4-`).
+            lower
+                .replace('\u{ff1c}', "<")
+                .replace('\u{ff1e}', ">")
+                .replace("+adw-", "<")
+                .replace("+ad4-", ">")
+        } else {
+            lower.clone()
+        };
+        let html = if html.contains('&') {
+            let once = html_decode(&html);
             let twice = if once.contains('&') {
                 html_decode(&once)
             } else {
@@ -229,7 +239,7 @@ impl Views {
             v.retain(|c| c != '\0');
             v.to_lowercase()
         } else {
-            lower.clone()
+            html
         };
         Views {
             decoded,

@@ -306,6 +306,13 @@ fn unevade(s: &str) -> String {
     while i < b.len() {
         match b[i] {
             b'\\' | b'^' => i += 1,
+            b'`' if b.get(i + 1) == Some(&b'`') => i += 2,
+            b'[' if b.get(i + 2) == Some(&b']')
+                && b.get(i + 1).is_some_and(|c| c.is_ascii_alphanumeric()) =>
+            {
+                out.push(b[i + 1] as char);
+                i += 3;
+            }
             b'\'' | b'"' => i += 1,
             b'$' if matches!(
                 b.get(i + 1),
@@ -364,7 +371,12 @@ fn names_command(word: &str, list: &[&str]) -> bool {
     if !word.contains(['?', '*', '[']) {
         return list.contains(&word);
     }
-    if word.len() < 2 || word.chars().all(|c| matches!(c, '?' | '*')) {
+    if word
+        .chars()
+        .filter(|c| !matches!(c, '?' | '*' | '[' | ']'))
+        .count()
+        < 2
+    {
         return false;
     }
     list.iter()
@@ -380,6 +392,60 @@ fn glob_match(p: &[u8], s: &[u8]) -> bool {
         _ => false,
     }
 }
+
+/// `bin/ansible`, `sbin/visudo`: a command by its install path.
+fn bin_path(u: &str) -> bool {
+    u.match_indices("bin/").any(|(at, _)| {
+        let name: String = u[at + 4..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+            .collect();
+        names_command(&name, UNIX_COMMANDS) || names_command(&name, WORD_COMMANDS)
+    })
+}
+
+/// `alias a=curl`: defining a shell alias.
+fn alias(u: &str) -> bool {
+    u.match_indices("alias ").any(|(at, _)| {
+        (at == 0 || !u.as_bytes()[at - 1].is_ascii_alphanumeric())
+            && u[at + 6..]
+                .trim_start()
+                .split_whitespace()
+                .find(|w| !w.starts_with('-') && !w.starts_with('+'))
+                .is_some_and(|w| w.contains('=') && !w.starts_with('='))
+    })
+}
+
+/// SQLite shell dot-commands after a separator: `;\n.shell id`, `1;.sh whoami`.
+fn sqlite_dot_command(u: &str) -> bool {
+    [";.", "\n.", ";\n."].iter().any(|sep| {
+        u.match_indices(sep).any(|(at, _)| {
+            let rest = &u[at + sep.len()..];
+            [
+                "shell",
+                "system",
+                "sh ",
+                "databases",
+                "tables",
+                "dump",
+                "import",
+                "output",
+                "once",
+                "read ",
+                "load",
+            ]
+            .iter()
+            .any(|c| rest.starts_with(c))
+        })
+    })
+}
+
+/// Strong commands that are also common search terms; at the start of a value they need
+/// real command-line arguments.
+const LANGUAGES: &[&str] = &[
+    "php", "python", "python2", "python3", "perl", "ruby", "lua", "mysql", "docker", "gcc", "npm",
+    "psql", "ssh", "vim", "nano", "curl", "wget",
+];
 
 /// Commands that run the command after them.
 const PREFIXES: &[&str] = &[
@@ -449,8 +515,15 @@ fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
                 let args = arguments_follow(rest);
                 let ends = rest.trim_start().is_empty()
                     || rest.starts_with(['\n', '\r', ';', '|', '&', '`', ')', '}', ',', ' ']);
+                let word_follows = rest.starts_with([' ', '\t', '+'])
+                    && rest
+                        .trim_start_matches([' ', '\t', '+'])
+                        .starts_with(|c: char| c.is_ascii_alphanumeric());
                 let hit = match sep {
-                    b'^' => (is_strong || is_weak) && args,
+                    b'^' => {
+                        (is_strong || is_weak) && args
+                            || is_strong && word_follows && !LANGUAGES.contains(&word)
+                    }
                     b';' | b'&' | b'\n' | b'\r' => {
                         (is_strong && (ends && !rest.starts_with(',') || args)) || (is_weak && args)
                     }
@@ -461,7 +534,7 @@ fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
                 }
                 // `time sh -c …`, `sudo -u x id`: a command prefix starts a new command line.
                 if PREFIXES.contains(&word) && rest.starts_with([' ', '\t', '+']) {
-                    sep = b'^';
+                    sep = b'|';
                     continue;
                 }
             }
@@ -476,6 +549,7 @@ fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
             }
             b'&' => sep = b'&',
             b'|' | b'`' | b'{' | b'(' => sep = b'|',
+            b'=' => sep = b'^',
             b'$' if b.get(i + 1) == Some(&b'(') => {
                 sep = b'|';
                 i += 1;
@@ -548,11 +622,24 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(932170);
     }
     let u = unevade(l);
-    if rules.on(932130) && SHELL_SYNTAX.iter().take(9).any(|f| u.contains(f)) {
+    let raw = l.replace("${}", "");
+    if rules.on(932130)
+        && SHELL_SYNTAX
+            .iter()
+            .take(18)
+            .any(|f| u.contains(f) || raw.contains(f))
+    {
         return Some(932130);
     }
-    if rules.on(932160) && SHELL_SYNTAX.iter().skip(9).any(|f| u.contains(f)) {
+    if rules.on(932160) && (SHELL_SYNTAX.iter().skip(18).any(|f| u.contains(f)) || bin_path(&u)) {
         return Some(932160);
+    }
+    if rules.on(932100)
+        && (alias(&u)
+            || sqlite_dot_command(&u)
+            || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
+    {
+        return Some(932100);
     }
     if rules.on(932100) && command_in(&u, UNIX_COMMANDS, WORD_COMMANDS) {
         return Some(932100);

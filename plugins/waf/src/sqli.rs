@@ -164,6 +164,11 @@ fn injection_shape(
                     return true;
                 }
             }
+            Tk::Logic
+                if i == 0 && !prose && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 =>
+            {
+                return true
+            }
             Tk::Logic if i == 0 && !prose => {
                 // A value that starts with AND/OR/&&/|| then a comparison: `and 1=(`, `|| c == '`.
                 let j = skip_open(1);
@@ -350,7 +355,9 @@ fn injection_shape(
                             Kw::Where | Kw::Group | Kw::Order | Kw::Limit | Kw::Having | Kw::Union
                         ))
                     )
-                    && (j + 2 < n || toks[j + 1].comment_after)
+                    && (j + 2 < n
+                        || toks[j + 1].comment_after
+                        || k(j + 1) != Some(Tk::Kw(Kw::Where)))
                 {
                     return true;
                 }
@@ -468,6 +475,11 @@ fn injection_shape(
                     return true;
                 }
             }
+            Tk::Kw(Kw::Exec)
+                if i == 0 && !prose && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) =>
+            {
+                return true
+            }
             Tk::Kw(Kw::Exec) => {
                 if matches!(k(i + 1), Some(Tk::Func(true) | Tk::Var)) {
                     return true;
@@ -564,7 +576,26 @@ fn tokenizer_hit(v: &str) -> bool {
     let v = fold_quotes(v);
     let v = v.as_ref();
     let prose = prose(v);
-    for ctx in [Context::Bare, Context::Single, Context::Double] {
+    // `'x'!='y`: a closed string compared with one the host query's quote closes.
+    if let Some(t) = tokenize(v, Context::Bare) {
+        let k: Vec<Tk> = t.toks.iter().map(|t| t.kind).collect();
+        if t.open_tail
+            && k.len() >= 3
+            && matches!(k[k.len() - 3..], [Tk::Str(_), Tk::Cmp, Tk::Str(_)])
+            && !prose
+        {
+            return true;
+        }
+    }
+    for ctx in [
+        Context::Bare,
+        Context::Single,
+        Context::Double,
+        Context::Backtick,
+    ] {
+        if ctx == Context::Backtick && !v.contains('`') {
+            continue;
+        }
         if let Some(t) = tokenize(v, ctx) {
             if injection_shape(
                 &t.toks,
@@ -852,6 +883,44 @@ fn without_spaces_and_comments(lower: &str) -> String {
         i += 1;
     }
     out
+}
+
+/// PostgreSQL / MySQL JSON operators next to a quoted document: `'{"a":1}' <@ '…'`.
+fn json_operator(squeezed: &str) -> bool {
+    squeezed.contains('\'')
+        && [
+            "'->'",
+            "'->>'",
+            "->>'",
+            "#>>'",
+            "#>'",
+            "<@'",
+            "@>'",
+            "'?|",
+            "'?&",
+            "'<@",
+            "'@>",
+            ">'$",
+            "json_extract(",
+        ]
+        .iter()
+        .any(|op| squeezed.contains(op))
+}
+
+/// A PostgreSQL cast to a type: `password::int`, `'x'::jsonb`.
+fn pg_cast(squeezed: &str) -> bool {
+    squeezed.match_indices("::").any(|(at, _)| {
+        let ty: String = squeezed[at + 2..]
+            .chars()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .collect();
+        [
+            "int", "int4", "int8", "integer", "text", "json", "jsonb", "bool", "boolean",
+            "varchar", "char", "numeric", "bigint", "regclass", "oid", "bytea", "xml", "float",
+            "real", "name",
+        ]
+        .contains(&ty.as_str())
+    })
 }
 
 /// SQL comment sequences that end a statement: `;--`, `'--`, `)--`, `/*!`, `/* … */`,

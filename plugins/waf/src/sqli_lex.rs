@@ -94,6 +94,7 @@ pub enum Context {
     Bare,
     Single,
     Double,
+    Backtick,
 }
 
 /// Tokens of one reading of a value (comments folded into `comment_after`).
@@ -808,8 +809,12 @@ pub fn tokenize(value: &str, ctx: Context) -> Option<Tokens> {
     let s = value.as_bytes();
     let (start, first) = match ctx {
         Context::Bare => (0, None),
-        Context::Single | Context::Double => {
-            let q = if ctx == Context::Single { b'\'' } else { b'"' };
+        Context::Single | Context::Double | Context::Backtick => {
+            let q = match ctx {
+                Context::Single => b'\'',
+                Context::Double => b'"',
+                _ => b'`',
+            };
             let mut i = 0;
             loop {
                 match s.get(i) {

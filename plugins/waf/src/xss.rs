@@ -381,7 +381,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(941130);
         }
     }
-    if rules.on(941180) && js_breakout(h) {
+    if rules.on(941180) && (js_breakout(h) || h.matches("![]").count() >= 2) {
         return Some(941180);
     }
     None
