@@ -1,7 +1,7 @@
 //! Test helpers for Weir's integration tests: real HTTP/1.1 backends on 127.0.0.1:0
 //! ([`Backend`]), a real `weir proxy` process ([`Node`]), a throwaway certificate authority
 //! ([`TestCa`]), a bounded concurrent load loop ([`hammer`]) and small geo databases
-//! ([`mmdb`]).
+//! ([`mmdb`]), and the WAF corpus runner ([`waf_corpus`]).
 #![forbid(unsafe_code)]
 
 mod backend;
@@ -9,6 +9,7 @@ mod certs;
 mod load;
 pub mod mmdb;
 mod node;
+pub mod waf_corpus;
 
 pub use backend::Backend;
 pub use certs::TestCa;

@@ -8,9 +8,12 @@ mod geo;
 mod health;
 mod lifecycle;
 mod limits;
+mod minify;
 mod plugins;
+mod router;
 mod serving;
 mod tls;
+mod waf;
 
 use weir_testkit::{Backend, NodeBuilder};
 

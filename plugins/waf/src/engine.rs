@@ -284,3 +284,94 @@ impl Engine {
         self.fields(&fields, "body", false)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn engine(json: &str) -> Engine {
+        Engine::new(Config::parse(json).unwrap())
+    }
+
+    fn headers(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    fn req<'a>(path: &'a str, query: &'a str, headers: &'a [(String, String)]) -> RequestParts<'a> {
+        RequestParts {
+            path,
+            query,
+            headers,
+            client_ip: "203.0.113.9",
+        }
+    }
+
+    #[test]
+    fn finds_sqli_in_a_query_parameter() {
+        let h = headers(&[]);
+        let f = engine("{}")
+            .inspect_request(&req("/p", "id=1%27%20or%20%271%27%3D%271", &h))
+            .unwrap();
+        assert_eq!((f.rule.id, f.location.as_str()), (942100, "query:id"));
+    }
+
+    #[test]
+    fn a_disabled_rule_does_not_fire() {
+        let h = headers(&[]);
+        let q = "name=%3Cscript%3Ealert(1)%3C/script%3E";
+        assert_eq!(
+            engine("{}")
+                .inspect_request(&req("/x", q, &h))
+                .unwrap()
+                .rule
+                .id,
+            941110
+        );
+        assert!(engine(r#"{"disabled_rules":[941110,941180]}"#)
+            .inspect_request(&req("/x", q, &h))
+            .is_none());
+    }
+
+    #[test]
+    fn browser_requests_pass_at_paranoia_two() {
+        let h = headers(&[
+            ("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0 Safari/537.36"),
+            ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8"),
+            ("referer", "https://shop.test/category/shoes?utm_source=newsletter"),
+            ("cookie", "session=3f9a1c2b7d; consent=1; cart=%7B%22items%22%3A2%7D"),
+        ]);
+        let e = engine(r#"{"paranoia":2}"#);
+        let r = req(
+            "/search",
+            "q=red+running+shoes&size=42&sort=price_asc&page=2",
+            &h,
+        );
+        assert!(
+            e.inspect_request(&r).is_none(),
+            "{:?}",
+            e.inspect_request(&r)
+        );
+        let body =
+            b"name=Ann+O%27Neil&street=12+Main+St.&city=Dublin&note=Please+ring+twice%2C+thanks%21";
+        let ct = headers(&[("content-type", "application/x-www-form-urlencoded")]);
+        assert!(e.inspect_body(&req("/checkout", "", &ct), body).is_none());
+    }
+
+    #[test]
+    fn json_bodies_and_allowlisted_parameters() {
+        let ct = headers(&[("content-type", "application/json")]);
+        let body = br#"{"user":{"name":"admin' OR 1=1 -- ","pass":"x"}}"#;
+        let f = engine("{}")
+            .inspect_body(&req("/api", "", &ct), body)
+            .unwrap();
+        assert_eq!(
+            (f.rule.category.name(), f.location.as_str()),
+            ("sqli", "body:name")
+        );
+        assert!(engine(r#"{"allow":{"params":["name"]}}"#)
+            .inspect_body(&req("/api", "", &ct), body)
+            .is_none());
+    }
+}

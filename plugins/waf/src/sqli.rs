@@ -245,13 +245,32 @@ fn injection_shape(
             }
             // Break-out string then comment / statement end: `admin'--`, `x');`.
             Tk::Str(true) => {
-                // `' or …`, `'union …`, `'collate …`, `' is not …`
                 if !closes {
                     continue;
                 }
+                // `' OR '`, `a'+'b`, `' NOT REGEXP '`: an operator between the break-out and a
+                // string the host query's own closing quote ends.
+                if i == 0
+                    && open_tail
+                    && (n == 3 || (n == 4 && k(1) == Some(Tk::Not)))
+                    && matches!(
+                        k(1),
+                        Some(
+                            Tk::Op(_)
+                                | Tk::Cmp
+                                | Tk::Logic
+                                | Tk::Not
+                                | Tk::Kw(Kw::Is | Kw::In | Kw::Between | Kw::Collate)
+                        )
+                    )
+                {
+                    return true;
+                }
+                // `' or …`, `'union …`, `'collate …`, `' is not …`
                 if i == 0 && j_has_more(toks, 1) {
-                    let near_comment = toks.get(2).is_some_and(|t| t.comment_after)
-                        || toks.get(3).is_some_and(|t| t.comment_after);
+                    let near = &toks[1..n.min(5)];
+                    let near_comment = near.iter().any(|t| t.comment_after || t.kind == Tk::Semi)
+                        && !near.iter().any(|t| t.kind == Tk::RParen);
                     match k(1) {
                         Some(Tk::Logic) if matches!(k(skip_open(2)), Some(x) if is_operand(x) || matches!(x, Tk::Func(_) | Tk::Kw(Kw::Select))) => {
                             return true
@@ -375,6 +394,14 @@ fn injection_shape(
             Tk::Kw(Kw::Procedure) if k(i + 1) == Some(Tk::Kw(Kw::Analyse)) => return true,
             Tk::Kw(Kw::Create) if k(i + 1) == Some(Tk::Kw(Kw::Function)) => return true,
             Tk::Kw(Kw::Exec) if k(i + 1) == Some(Tk::Kw(Kw::Immediate)) => return true,
+            Tk::Func(_)
+                if i == 0
+                    && k(1) == Some(Tk::LParen)
+                    && k(2).is_some_and(is_operand)
+                    && k(3) == Some(Tk::Cmp) =>
+            {
+                return true
+            }
             Tk::Func(true) => {
                 if !matches!(prev, Some(Tk::Word)) {
                     return true;
@@ -436,14 +463,6 @@ fn injection_shape(
             }
             Tk::Kw(Kw::Having)
                 if i == 0 && k(1).is_some_and(is_operand) && k(2) == Some(Tk::Cmp) =>
-            {
-                return true
-            }
-            Tk::Func(_)
-                if i == 0
-                    && k(1) == Some(Tk::LParen)
-                    && k(2).is_some_and(is_operand)
-                    && k(3) == Some(Tk::Cmp) =>
             {
                 return true
             }
@@ -993,12 +1012,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         if rules.on(942190) && MSSQL.iter().any(|f| squeezed.contains(&f.replace(' ', ""))) {
             return Some(942190);
         }
-        if rules.on(942550)
-            && (squeezed.contains("'->'$")
-                || squeezed.contains("'->>'$")
-                || squeezed.contains("::jsonb")
-                || squeezed.contains("json_extract("))
-        {
+        if rules.on(942550) && (json_operator(&squeezed) || pg_cast(&squeezed)) {
             return Some(942550);
         }
     }

@@ -556,6 +556,8 @@ struct Lexer<'a> {
     s: &'a [u8],
     i: usize,
     out: Tokens,
+    /// The quote of a string left open at the end (0: none).
+    open_quote: u8,
 }
 
 impl<'a> Lexer<'a> {
@@ -674,7 +676,13 @@ impl<'a> Lexer<'a> {
         self.push(Tk::Num);
     }
 
-    fn run(mut self) -> Tokens {
+    /// Runs the lexer and returns the quote of a string left open at the end.
+    fn open_quote_after_run(&mut self) -> u8 {
+        self.run();
+        self.open_quote
+    }
+
+    fn run(&mut self) {
         let s = self.s;
         while self.i < s.len() && self.out.toks.len() < MAX_TOKENS {
             let b = s[self.i];
@@ -684,7 +692,7 @@ impl<'a> Lexer<'a> {
                     self.i += 1;
                     let closed = self.string_body(b);
                     self.push(Tk::Str(false));
-                    self.out.open_tail = !closed;
+                    self.open_quote = if closed { 0 } else { b };
                 }
                 b'`' => {
                     self.i += 1;
@@ -798,7 +806,6 @@ impl<'a> Lexer<'a> {
                 }
             }
         }
-        self.out
     }
 }
 
@@ -836,12 +843,23 @@ pub fn tokenize(value: &str, ctx: Context) -> Option<Tokens> {
         s,
         i: start,
         out: Tokens::default(),
+        open_quote: 0,
     };
     if let Some((kind, closes)) = first {
         lexer.push(kind);
         lexer.out.closes_value = closes || start == 1;
     }
-    Some(lexer.run())
+    let quote = match ctx {
+        Context::Bare => 0,
+        Context::Single => b'\'',
+        Context::Double => b'"',
+        Context::Backtick => b'`',
+    };
+    let open_quote = lexer.open_quote_after_run();
+    let mut out = lexer.out;
+    // The host query's closing quote ends a string of the same quote left open at the end.
+    out.open_tail = open_quote != 0 && (quote == 0 || open_quote == quote);
+    Some(out)
 }
 
 #[cfg(test)]
