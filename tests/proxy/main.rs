@@ -8,7 +8,6 @@ mod geo;
 mod health;
 mod lifecycle;
 mod limits;
-mod minify;
 mod plugins;
 mod router;
 mod serving;
