@@ -83,6 +83,12 @@ enum PluginCommand {
         /// headers.
         #[arg(long)]
         request: Option<PathBuf>,
+        /// Measure `on-response-body` on this file (a 200 response) instead of `on-request`.
+        #[arg(long)]
+        response_body: Option<PathBuf>,
+        /// The `Content-Type` of `--response-body`.
+        #[arg(long, default_value = "text/html; charset=utf-8")]
+        content_type: String,
     },
     /// Run a plugin's on-request on a sample request and print what it does.
     Test {
@@ -190,9 +196,16 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
             iterations,
             config,
             request,
+            response_body,
+            content_type,
         } => {
             let bytes =
                 std::fs::read(&file).with_context(|| format!("reading {}", file.display()))?;
+            let response_body = response_body
+                .map(|path| {
+                    std::fs::read(&path).with_context(|| format!("reading {}", path.display()))
+                })
+                .transpose()?;
             let request = request
                 .map(|path| {
                     std::fs::read_to_string(&path)
@@ -203,6 +216,8 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
                 iterations,
                 config,
                 request,
+                response_body,
+                content_type,
             };
             let table = weir_proxy::bench_plugin(&bytes, &options)
                 .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?;

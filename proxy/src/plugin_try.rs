@@ -1,13 +1,14 @@
 //! `weir plugin test`: runs a plugin's `on-request` on a sample request outside any proxy and
 //! describes what it did, so authors can try a filter without running a node.
 //! `weir plugin bench`: measures the host's per-call cost of a chain of copies of a plugin,
-//! on warm instances and on fresh ones.
+//! on warm instances and on fresh ones; with a response body, the throughput of its
+//! `on-response-body` instead.
 
 use crate::metrics::Metrics;
 use crate::plugin_host::{Chain, ChainStop, LoadedPlugin, PluginEngine};
 use serde::Deserialize;
 use weir_bundle::PluginRef;
-use weir_sdk_wit::bindings::weir::plugin::types::Request;
+use weir_sdk_wit::bindings::weir::plugin::types::{Request, Response};
 
 /// A sample request as JSON; every field has a default.
 #[derive(Debug, Deserialize)]
@@ -114,12 +115,19 @@ pub struct BenchOptions {
     pub config: String,
     /// A sample request as JSON (see `weir plugin test`); `None` means a GET with ten headers.
     pub request: Option<String>,
+    /// A response body: when set, `on-response-body` is measured on it instead of `on-request`.
+    pub response_body: Option<Vec<u8>>,
+    /// The `Content-Type` of `response_body`.
+    pub content_type: String,
 }
 
 /// Measures `on-request` of `component` on the sample request (default: a GET with ten
 /// headers): a chain of one and of four copies, warm instances and fresh ones. Returns a
 /// Markdown table.
 pub fn bench_plugin(component: &[u8], options: &BenchOptions) -> Result<String, String> {
+    if let Some(body) = &options.response_body {
+        return bench_response_body(component, options, body);
+    }
     let sample = match &options.request {
         Some(json) => serde_json::from_str(json).map_err(|e| format!("request JSON: {e}"))?,
         None => SampleRequest {
@@ -159,6 +167,67 @@ pub fn bench_plugin(component: &[u8], options: &BenchOptions) -> Result<String, 
         ratio(p50s[1], p50s[0])
     ));
     Ok(out)
+}
+
+/// Nanoseconds per `on-response-body` call of a chain of one warm instance (p50, p99) over
+/// `iterations`, and the length of the body it returned.
+fn time_response_body(
+    chain: &Chain,
+    req: &Request,
+    resp: &Response,
+    body: &[u8],
+    iterations: usize,
+) -> Result<(u64, u64, usize), String> {
+    let mut samples = Vec::with_capacity(iterations);
+    let mut out_len = body.len();
+    for _ in 0..iterations {
+        let input = body.to_vec();
+        let started = std::time::Instant::now();
+        match chain.on_response_body(req, resp, input) {
+            Ok(out) => out_len = out.len(),
+            Err(ChainStop::Failed { reason, .. }) => {
+                return Err(format!("plugin failed: {reason}"))
+            }
+            Err(ChainStop::Respond(_)) | Err(ChainStop::Redirect(..)) => {}
+        }
+        samples.push(u64::try_from(started.elapsed().as_nanos()).unwrap_or(u64::MAX));
+    }
+    samples.sort_unstable();
+    let at = |q: f64| samples[((samples.len() - 1) as f64 * q) as usize];
+    Ok((at(0.5), at(0.99), out_len))
+}
+
+/// Measures `on-response-body` of `component` on `body` (a 200 with `options.content_type`,
+/// after a GET), one warm instance. Returns a Markdown table with MB/s at the median.
+fn bench_response_body(
+    component: &[u8],
+    options: &BenchOptions,
+    body: &[u8],
+) -> Result<String, String> {
+    let sample = match &options.request {
+        Some(json) => serde_json::from_str(json).map_err(|e| format!("request JSON: {e}"))?,
+        None => SampleRequest::default(),
+    };
+    let req = sample_request(sample);
+    let resp = Response {
+        status: 200,
+        headers: vec![
+            ("content-type".into(), options.content_type.clone()),
+            ("content-length".into(), body.len().to_string()),
+        ],
+    };
+    let chain = load_chain(component, parse_config(&options.config)?, 1)?;
+    let iterations = options.iterations.max(100);
+    time_response_body(&chain, &req, &resp, body, 20)?;
+    let (p50, p99, out_len) = time_response_body(&chain, &req, &resp, body, iterations)?;
+    let mbps = body.len() as f64 / (p50.max(1) as f64 / 1e9) / 1e6;
+    Ok(format!(
+        "| bytes in | bytes out | p50 µs | p99 µs | MB/s (p50) |\n|---:|---:|---:|---:|---:|\n\
+         | {} | {out_len} | {:.1} | {:.1} | {mbps:.1} |\n",
+        body.len(),
+        p50 as f64 / 1000.0,
+        p99 as f64 / 1000.0,
+    ))
 }
 
 /// Parses a plugin config given on the command line; empty text means `{}`.

@@ -8,6 +8,7 @@ mod geo;
 mod health;
 mod lifecycle;
 mod limits;
+mod minify;
 mod plugins;
 mod router;
 mod serving;
