@@ -274,7 +274,7 @@ pub async fn run(addr: SocketAddr, records: &[Record], concurrency: usize) -> Re
 pub fn site_toml(backend: SocketAddr, plugin: &Path, config: &str) -> String {
     format!(
         "[[site]]\nid = \"corpus\"\ntenant = \"waf\"\nhosts = [\"localhost\"]\npool = \"web\"\n\
-         [[site.plugin]]\nname = \"waf\"\nsource = \"{}\"\nconfig = {config}\n\n\
+         [[site.plugin]]\nname = \"waf\"\nsource = \"{}\"\ndeadline_ms = 100\nconfig = {config}\n\n\
          [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{backend}\"\n",
         plugin.display()
     )

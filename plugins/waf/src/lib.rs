@@ -82,7 +82,11 @@ fn act(req: &Request, finding: &Finding, mode: Mode) -> Option<Reply> {
             rule.id, finding.location, req.client_ip, req.path, rule.name
         ),
     );
-    host::metric_incr(&format!("waf_{action}.{category}.{}", rule.id), 1);
+    // Metric names are `[a-z0-9_]` (host rule): waf_block_sqli_942100.
+    host::metric_incr(
+        &format!("waf_{action}_{}_{}", category.replace('-', "_"), rule.id),
+        1,
+    );
     if mode == Mode::DetectOnly {
         return None;
     }

@@ -409,7 +409,6 @@ fn alias(u: &str) -> bool {
     u.match_indices("alias ").any(|(at, _)| {
         (at == 0 || !u.as_bytes()[at - 1].is_ascii_alphanumeric())
             && u[at + 6..]
-                .trim_start()
                 .split_whitespace()
                 .find(|w| !w.starts_with('-') && !w.starts_with('+'))
                 .is_some_and(|w| w.contains('=') && !w.starts_with('='))
@@ -644,8 +643,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(932100) && command_in(&u, UNIX_COMMANDS, WORD_COMMANDS) {
         return Some(932100);
     }
-    if rules.on(932110) {
-        if command_in(&u, &[], WINDOWS_COMMANDS)
+    if rules.on(932110)
+        && (command_in(&u, &[], WINDOWS_COMMANDS)
             || u.contains("%systemroot%")
             || u.contains("%comspec%")
             || (u.contains("for /") || u.contains("for %")) && u.contains(" in ")
@@ -655,10 +654,9 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
                     || u.contains("==")
                     || u.contains(" neq ")
                     || u.contains(" equ ")
-                    || u.contains("errorlevel"))
-        {
-            return Some(932110);
-        }
+                    || u.contains("errorlevel")))
+    {
+        return Some(932110);
     }
     if rules.on(932200) {
         // Brace expansion `{ls,-la}`, tilde expansion `~+`, history `!-1`.

@@ -85,7 +85,6 @@ pub static RULES: &[Rule] = &[
     rule(932130, Rce, 1, "shell expression or process substitution"),
     rule(932160, Rce, 1, "unix shell path"),
     rule(932170, Rce, 1, "shellshock function definition"),
-    rule(932180, Rce, 1, "restricted file upload name"),
     rule(932200, Rce, 2, "unix command with evasion"),
     rule(933100, Php, 1, "php open tag"),
     rule(933110, Php, 1, "php script upload"),

@@ -402,12 +402,11 @@ fn injection_shape(
             {
                 return true
             }
-            Tk::Func(true) => {
-                if !matches!(prev, Some(Tk::Word)) {
+            Tk::Func(true)
+                if !matches!(prev, Some(Tk::Word)) => {
                     return true;
                 }
-            }
-            Tk::Func(false) => {
+            Tk::Func(false)
                 // A function call glued to SQL structure: operator / comparison / paren before.
                 if matches!(
                     prev,
@@ -432,7 +431,7 @@ fn injection_shape(
                     .take(12)
                     .any(|t| matches!(t.kind, Tk::RParen))
                     && (quoted || i > 0)
-                {
+                => {
                     // `f(x) = y`, `- f(x)`: require something SQL-ish after the call too.
                     let rest = &toks[i + 1..];
                     if rest.iter().take(16).any(|t| {
@@ -444,12 +443,10 @@ fn injection_shape(
                         return true;
                     }
                 }
-            }
-            Tk::SysVar => {
-                if !matches!(prev, Some(Tk::Word)) {
+            Tk::SysVar
+                if !matches!(prev, Some(Tk::Word)) => {
                     return true;
                 }
-            }
             Tk::Kw(Kw::Waitfor)
                 if k(i + 1) == Some(Tk::Kw(Kw::Delay)) || k(i + 1) == Some(Tk::Word) =>
             {
@@ -475,13 +472,12 @@ fn injection_shape(
                     return true;
                 }
             }
-            Tk::Kw(Kw::Having) => {
-                if prev.is_some_and(is_value) && k(i + 1).is_some_and(is_operand) {
+            Tk::Kw(Kw::Having)
+                if prev.is_some_and(is_value) && k(i + 1).is_some_and(is_operand) => {
                     return true;
                 }
-            }
-            Tk::Kw(Kw::Case) if k(i + 1).is_some() => {
-                if toks[i + 1..]
+            Tk::Kw(Kw::Case) if k(i + 1).is_some()
+                && toks[i + 1..]
                     .iter()
                     .take(8)
                     .any(|t| t.kind == Tk::Kw(Kw::When))
@@ -490,10 +486,9 @@ fn injection_shape(
                         Some(Tk::LParen | Tk::Op(_) | Tk::Logic | Tk::Cmp | Tk::Comma | Tk::Kw(_))
                             | None
                     )
-                {
+                => {
                     return true;
                 }
-            }
             Tk::Kw(Kw::Exec)
                 if i == 0 && !prose && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) =>
             {
@@ -505,26 +500,23 @@ fn injection_shape(
                 }
             }
             Tk::Kw(Kw::Declare) if k(i + 1) == Some(Tk::Var) => return true,
-            Tk::Kw(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate) => {
+            Tk::Kw(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate)
                 if k(i + 1) == Some(Tk::Kw(Kw::Table))
                     && (prev.is_none() || matches!(prev, Some(Tk::Semi | Tk::Str(true))))
-                {
+                => {
                     return true;
                 }
-            }
-            Tk::Kw(Kw::Insert) if k(i + 1) == Some(Tk::Kw(Kw::Into)) => {
-                if toks[i..]
+            Tk::Kw(Kw::Insert) if k(i + 1) == Some(Tk::Kw(Kw::Into))
+                && toks[i..]
                     .iter()
                     .any(|t| t.kind == Tk::Kw(Kw::Values) || t.kind == Tk::Kw(Kw::Select))
-                {
+                => {
                     return true;
                 }
-            }
-            Tk::Kw(Kw::Update) => {
-                if k(i + 1) == Some(Tk::Word) && k(i + 2) == Some(Tk::Kw(Kw::Set)) {
+            Tk::Kw(Kw::Update)
+                if k(i + 1) == Some(Tk::Word) && k(i + 2) == Some(Tk::Kw(Kw::Set)) => {
                     return true;
                 }
-            }
             Tk::Kw(Kw::Delete) if k(i + 1) == Some(Tk::Kw(Kw::From)) => return true,
             Tk::Num if i == 0 && !quoted => {
                 // `1) or (1=1`, `1)--`
@@ -695,7 +687,6 @@ fn operators_only(v: &str) -> bool {
                     | Tk::Comma
                     | Tk::Kw(Kw::Is | Kw::In | Kw::Between)
             ) || t.kind == Tk::Op(b':')
-                || t.kind == Tk::Op(b'-') && false
         })
         && !(t
             .toks
