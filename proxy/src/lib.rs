@@ -11,7 +11,7 @@ mod balancer;
 mod client_guard;
 mod client_ip;
 mod clock;
-mod geo;
+pub mod geo;
 mod health;
 pub mod loader;
 mod logging;
