@@ -544,12 +544,15 @@ impl ProxyHttp for WeirProxy {
         upstream_request: &mut RequestHeader,
         ctx: &mut RequestCtx,
     ) -> Result<()> {
-        // Each hop appends the address it was connected from.
+        // Each hop appends the address it was connected from (to every value received, as
+        // one list: several X-Forwarded-For lines are one list in order).
         if let Some(ip) = ctx.peer_ip {
-            let forwarded = match upstream_request.headers.get("x-forwarded-for") {
-                Some(prev) => format!("{}, {ip}", String::from_utf8_lossy(prev.as_bytes())),
-                None => ip.to_string(),
-            };
+            let mut forwarded = String::new();
+            for prev in upstream_request.headers.get_all("x-forwarded-for") {
+                forwarded.push_str(&String::from_utf8_lossy(prev.as_bytes()));
+                forwarded.push_str(", ");
+            }
+            forwarded.push_str(&ip.to_string());
             upstream_request.insert_header("x-forwarded-for", forwarded)?;
         }
         let proto = if is_tls(session) { "https" } else { "http" };

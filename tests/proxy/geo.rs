@@ -210,6 +210,33 @@ async fn geo_forwarded_for_counts_only_from_trusted_proxies() {
     assert_eq!(status_as(&trusted, DE, "/").await, 451);
     // Spoofed left-hand entries are not believed: the right-most untrusted address counts.
     assert_eq!(status_as(&trusted, &format!("{DE}, {US}"), "/").await, 200);
+    // Several header lines are one list, in order; the backend gets it whole, plus the peer.
+    let two_lines = trusted
+        .client(&["shop.test"])
+        .get(trusted.url("shop.test", "/"))
+        .header("x-forwarded-for", US)
+        .header("x-forwarded-for", DE)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(
+        two_lines.status(),
+        451,
+        "the last line's address is the client"
+    );
+    let two_lines = trusted
+        .client(&["shop.test"])
+        .get(trusted.url("shop.test", "/"))
+        .header("x-forwarded-for", DE)
+        .header("x-forwarded-for", US)
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(two_lines.status(), 200);
+    assert_eq!(
+        two_lines.headers()["x-seen-forwarded-for"],
+        format!("{DE}, {US}, 127.0.0.1")
+    );
     tokio::time::sleep(Duration::from_millis(100)).await;
     let log = trusted.log();
     let logged = log
