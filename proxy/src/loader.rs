@@ -233,13 +233,24 @@ fn load_files(
         }
     };
     let geo = match config.proxy.geo_db.as_deref() {
-        Some(file) => match GeoDb::open(&resolve(base, file)) {
-            Ok(db) => Some(Arc::new(db)),
-            Err(e) => {
-                problems.push("proxy.geo_db", e.to_string());
-                None
+        Some(file) => {
+            let path = resolve(base, file);
+            match GeoDb::open(&path) {
+                Ok(db) => Some(Arc::new(db)),
+                // A reload while the same file is broken: the database in use stays, as when
+                // the file watcher finds a bad replacement.
+                Err(e) => match plugins.geo.current().filter(|db| db.path() == path) {
+                    Some(in_use) => {
+                        tracing::error!(error = %e, "geo database not reloaded; the previous one stays in use");
+                        Some(in_use)
+                    }
+                    None => {
+                        problems.push("proxy.geo_db", e.to_string());
+                        None
+                    }
+                },
             }
-        },
+        }
         None => None,
     };
     problems.into_result().map_err(LoadError::Invalid)?;
@@ -447,6 +458,10 @@ mod tests {
         std::fs::write(&path, with_geo("country.mmdb")).expect("write");
         load(&path, &Overrides::default(), &engine).expect("loads");
         let ip = "203.0.113.1".parse().expect("ip");
+        assert_eq!(engine.geo.country(ip).as_deref(), Some("DE"));
+        // A reload while the file is broken keeps the database in use.
+        std::fs::write(dir.path().join("country.mmdb"), b"half a download").expect("write");
+        load(&path, &Overrides::default(), &engine).expect("reload keeps the database");
         assert_eq!(engine.geo.country(ip).as_deref(), Some("DE"));
         std::fs::write(&path, site).expect("write");
         load(&path, &Overrides::default(), &engine).expect("loads");

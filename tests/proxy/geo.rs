@@ -315,6 +315,18 @@ async fn geo_database_replaced_on_disk_applies_without_restart() {
     }
     assert!(n.log().contains("geo database not reloaded"), "{}", n.log());
     assert_eq!(status_as(&n, DE, "/").await, 200, "still AT");
+    // A config reload meanwhile is not refused for it and keeps the database in use.
+    n.signal("HUP");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !n.log().contains("SIGHUP: config reloaded") && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(n.log().contains("SIGHUP: config reloaded"), "{}", n.log());
+    assert_eq!(
+        status_as(&n, DE, "/").await,
+        200,
+        "still AT after the reload"
+    );
 
     // And the next good file is picked up again.
     replace_file(&path, &world(RecordShape::GeoIp2));
