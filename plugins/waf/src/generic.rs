@@ -3,6 +3,7 @@
 //! fixation through parameters.
 
 use crate::normalize::Views;
+use crate::patterns::any_in;
 use crate::rules::Rules;
 
 fn after_scheme(l: &str) -> Option<&str> {
@@ -36,7 +37,7 @@ fn ip_host(host: &str) -> bool {
 }
 
 /// Metadata services and loopback / internal names (934110).
-const SSRF_TARGETS: &[&str] = &[
+static SSRF_TARGETS: &[&str] = &[
     "169.254.169.254",
     "metadata.google.internal",
     "metadata.packet.net",
@@ -66,6 +67,30 @@ const SSRF_TARGETS: &[&str] = &[
     "169.16689662",
     "127.1",
     "0:0:0:0:0:ffff:",
+];
+
+/// Node.js injection fragments (934100).
+static NODE_INJECTION: &[&str] = &[
+    "_$$nd_func$$_",
+    "child_process",
+    "require(",
+    "require.main",
+    "process.mainmodule",
+    "process.binding",
+    "module.exports",
+    "this.constructor.constructor",
+    "process.spawn(",
+    "process.exec(",
+    "global.process",
+    ".constructor(\"return",
+    "new function(",
+    "eval(string.fromcharcode",
+    "fs.readfile",
+    "__dirname",
+    "process.env",
+    "settimeout(\"",
+    "function(){return",
+    "\\u0072equire",
 ];
 
 /// Checks one value; returns the id of the first rule that fires.
@@ -127,39 +152,13 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(934130);
     }
     if rules.on(934100)
-        && [
-            "_$$nd_func$$_",
-            "child_process",
-            "require(",
-            "require.main",
-            "process.mainmodule",
-            "process.binding",
-            "module.exports",
-            "this.constructor.constructor",
-            "process.spawn(",
-            "process.exec(",
-            "global.process",
-            ".constructor(\"return",
-            "new function(",
-            "eval(string.fromcharcode",
-            "fs.readfile",
-            "__dirname",
-            "process.env",
-            "settimeout(\"",
-            "function(){return",
-            "\\u0072equire",
-        ]
-        .iter()
-        .any(|k| l.contains(k))
+        && l.bytes()
+            .any(|b| matches!(b, b'(' | b'.' | b'_' | b'$' | b'\\'))
+        && any_in(NODE_INJECTION, l)
     {
         return Some(934100);
     }
-    let template_logic = [
-        " if ", "{if", "for ", "import", "__", "popen", "system", "exec", "eval", "config", "self",
-        "request", "class", "range(", "7*7", "*", "endif", "getattr",
-    ]
-    .iter()
-    .any(|k| l.contains(k));
+
     // `while(!0)`, `while(!false)`: an endless loop (a loop on `!true` never runs).
     if rules.on(934100)
         && (l.contains("while(!") || l.contains("while (!"))
@@ -167,8 +166,17 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(934100);
     }
+    let template_logic = || {
+        [
+            " if ", "{if", "for ", "import", "__", "popen", "system", "exec", "eval", "config",
+            "self", "request", "class", "range(", "7*7", "*", "endif", "getattr",
+        ]
+        .iter()
+        .any(|k| l.contains(k))
+    };
     if rules.on(934150)
-        && template_logic
+        && (l.contains('{') || l.contains("<%"))
+        && template_logic()
         && (l.contains("{{")
             && l.contains("}}")
             && l.bytes()

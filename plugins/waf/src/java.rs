@@ -2,10 +2,11 @@
 //! execution, dangerous classes (gadget chains, OGNL / Struts) and serialized objects.
 
 use crate::normalize::Views;
+use crate::patterns::any_in;
 use crate::rules::Rules;
 
 /// Class and package names used by exploits and gadget chains (944130).
-const CLASSES: &[&str] = &[
+static CLASSES: &[&str] = &[
     "java.lang.",
     "java.io.",
     "java.net.",
@@ -89,7 +90,26 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(944100);
     }
-    if rules.on(944130) && CLASSES.iter().any(|c| l.contains(c)) {
+    // Every class pattern holds one of these fragments; most values hold none.
+    let classy = l.len() >= 4
+        && (l.contains('.')
+            || l.contains('#')
+            || [
+                "transformer",
+                "closure",
+                "factory",
+                "xwork",
+                "ognl",
+                "class",
+                "runtime",
+                "process",
+                "impl",
+                "xstream",
+                "script",
+            ]
+            .iter()
+            .any(|k| l.contains(k)));
+    if rules.on(944130) && classy && any_in(CLASSES, l) {
         return Some(944130);
     }
     if rules.on(944130)

@@ -2,10 +2,11 @@
 //! overlong and `0x2e` spellings), well-known OS files, and restricted files in the path.
 
 use crate::normalize::Views;
+use crate::patterns::any_in;
 use crate::rules::Rules;
 
 /// Operating-system files and directories attackers read (930120).
-const OS_FILES: &[&str] = &[
+static OS_FILES: &[&str] = &[
     "/etc/passwd",
     "/etc/shadow",
     "/etc/master.passwd",
@@ -83,7 +84,7 @@ const OS_FILES: &[&str] = &[
 ];
 
 /// Restricted names in the request path (930130): VCS, secrets, backups, dev tool config.
-const RESTRICTED_PATH: &[&str] = &[
+static RESTRICTED_PATH: &[&str] = &[
     "/.git",
     "/.svn",
     "/.hg",
@@ -151,7 +152,7 @@ const RESTRICTED_PATH: &[&str] = &[
 ];
 
 /// Suffixes of backups, dumps and logs (930130).
-const RESTRICTED_SUFFIXES: &[&str] = &[
+static RESTRICTED_SUFFIXES: &[&str] = &[
     ".bak", ".backup", ".old", ".orig", ".save", ".swp", ".swo", "~", ".sql", ".sql.gz",
     ".sql.zip", ".sql.bz2", ".sql.tar", ".sql.7z", ".dump", ".log", ".db", ".sqlite", ".sqlite3",
     ".mdb", ".pem", ".key", ".p12", ".pfx", ".kdbx", ".tfstate", ".ini", ".cfg", ".conf", ".env",
@@ -205,7 +206,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(930110) && traversal(l) {
         return Some(930110);
     }
-    if rules.on(930100) && encoded_traversal(l) {
+    let encoded = l.contains("0x") || l.contains("%c") || !l.is_ascii();
+    if rules.on(930100) && encoded && encoded_traversal(l) {
         return Some(930100);
     }
     if rules.on(930120)
@@ -220,7 +222,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(930120) {
         let slashed = l.replace('\\', "/");
-        if OS_FILES.iter().any(|f| slashed.contains(f)) {
+        if any_in(OS_FILES, &slashed) {
             return Some(930120);
         }
     }
@@ -234,9 +236,7 @@ pub fn detect_path(path: &str, rules: &Rules) -> Option<u32> {
     }
     if rules.on(930130) {
         let p = path.trim_end_matches(['/', ' ']);
-        if RESTRICTED_PATH.iter().any(|r| path.contains(r))
-            || RESTRICTED_SUFFIXES.iter().any(|s| p.ends_with(s))
-        {
+        if any_in(RESTRICTED_PATH, path) || RESTRICTED_SUFFIXES.iter().any(|s| p.ends_with(s)) {
             return Some(930130);
         }
         // Any dot-file or dot-directory except `/.well-known/`.

@@ -11,6 +11,7 @@ mod generic;
 mod java;
 mod lfi;
 mod normalize;
+mod patterns;
 mod php;
 mod rce;
 mod rules;

@@ -2,10 +2,11 @@
 //! directives, high-risk function names and (variable) function calls.
 
 use crate::normalize::Views;
+use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 
 /// Functions that run code, commands or open files/sockets.
-const FUNCTIONS: &[&str] = &[
+static FUNCTIONS: &[&str] = &[
     "eval",
     "assert",
     "system",
@@ -111,7 +112,7 @@ const FUNCTIONS: &[&str] = &[
 ];
 
 /// PHP stream wrappers.
-const WRAPPERS: &[&str] = &[
+static WRAPPERS: &[&str] = &[
     "php://",
     "phar://",
     "zip://",
@@ -131,7 +132,7 @@ const WRAPPERS: &[&str] = &[
 ];
 
 /// php.ini directives an attacker sets through a parameter (933120).
-const DIRECTIVES: &[&str] = &[
+static DIRECTIVES: &[&str] = &[
     "allow_url_include",
     "allow_url_fopen",
     "auto_prepend_file",
@@ -178,7 +179,7 @@ pub fn php_filename(name: &str) -> bool {
 }
 
 /// A function name from `list` followed (after spaces / comments) by `(`.
-fn call_of(s: &str, list: &[&str]) -> bool {
+fn call_of(s: &str, list: &'static [&'static str]) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     while i < b.len() {
@@ -206,7 +207,7 @@ fn call_of(s: &str, list: &[&str]) -> bool {
             let closed = s[j..].contains(')');
             if b.get(j) == Some(&b'(')
                 && closed
-                && (list.contains(&word) || list.iter().any(|f| f.len() > 6 && word.ends_with(f)))
+                && (is_one_of(list, word) || list.iter().any(|f| f.len() > 6 && word.ends_with(f)))
             {
                 return true;
             }
@@ -233,7 +234,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(933100);
     }
-    if rules.on(933140) && WRAPPERS.iter().any(|w| l.contains(w)) {
+    if rules.on(933140) && any_in(WRAPPERS, l) {
         return Some(933140);
     }
     if rules.on(933130)

@@ -3,10 +3,11 @@
 //! command interpreters, and mail/IMAP protocol injection.
 
 use crate::normalize::Views;
+use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 
 /// Unix commands that are not everyday words: after a separator they need nothing else.
-const UNIX_COMMANDS: &[&str] = &[
+static UNIX_COMMANDS: &[&str] = &[
     "ls",
     "whoami",
     "uname",
@@ -197,7 +198,7 @@ const UNIX_COMMANDS: &[&str] = &[
 ];
 
 /// Unix commands that are also everyday words: they need command-line arguments.
-const WORD_COMMANDS: &[&str] = &[
+static WORD_COMMANDS: &[&str] = &[
     "cat", "more", "less", "head", "tail", "find", "time", "date", "file", "set", "sort", "cut",
     "kill", "watch", "write", "mail", "top", "id", "ip", "echo", "printf", "type", "which", "trap",
     "alias", "source", "exec", "eval", "script", "expect", "make", "man", "host", "dig", "fetch",
@@ -208,7 +209,7 @@ const WORD_COMMANDS: &[&str] = &[
 ];
 
 /// Windows commands and interpreters.
-const WINDOWS_COMMANDS: &[&str] = &[
+static WINDOWS_COMMANDS: &[&str] = &[
     "cmd",
     "cmd.exe",
     "powershell",
@@ -269,8 +270,8 @@ const WINDOWS_COMMANDS: &[&str] = &[
     "expand",
 ];
 
-/// Fragments that are shell syntax on their own.
-const SHELL_SYNTAX: &[&str] = &[
+/// Fragments that are shell syntax on their own (932130).
+static SHELL_EXPRESSIONS: &[&str] = &[
     "$(",
     "${",
     "<(",
@@ -289,6 +290,10 @@ const SHELL_SYNTAX: &[&str] = &[
     "/bin/sh",
     "/bin/bash",
     "/bin/zsh",
+];
+
+/// Shell and binary directories (932160).
+static SHELL_PATHS: &[&str] = &[
     "/bin/busybox",
     "/usr/bin/",
     "/bin/",
@@ -363,13 +368,14 @@ fn is_cmd_byte(b: u8) -> bool {
 }
 
 /// Whether `word` (which may hold `?`/`*` globs) names a command in `list`.
-fn names_command(word: &str, list: &[&str]) -> bool {
+fn names_command(word: &str, list: &'static [&'static str]) -> bool {
     let word = word.rsplit('/').next().unwrap_or(word);
     if word.is_empty() {
         return false;
     }
     if !word.contains(['?', '*', '[']) {
-        return list.contains(&word);
+        // Command names are at most 20 bytes; longer words are not commands.
+        return word.len() <= 20 && is_one_of(list, word);
     }
     if word
         .chars()
@@ -441,13 +447,13 @@ fn sqlite_dot_command(u: &str) -> bool {
 
 /// Strong commands that are also common search terms; at the start of a value they need
 /// real command-line arguments.
-const LANGUAGES: &[&str] = &[
+static LANGUAGES: &[&str] = &[
     "php", "python", "python2", "python3", "perl", "ruby", "lua", "mysql", "docker", "gcc", "npm",
     "psql", "ssh", "vim", "nano", "curl", "wget",
 ];
 
 /// Commands that run the command after them.
-const PREFIXES: &[&str] = &[
+static PREFIXES: &[&str] = &[
     "time", "nohup", "sudo", "env", "nice", "timeout", "strace", "ltrace", "exec", "command",
     "builtin", "xargs", "busybox", "stdbuf", "setsid", "doas", "chroot", "watch", "unbuffer",
 ];
@@ -494,7 +500,7 @@ fn arguments_follow(rest: &str) -> bool {
 /// Unix or Windows commands in a value: after a strong separator (`|`, `` ` ``, `$(`, `&&`,
 /// `{`) any command; after `;`, `&` or a line break an unambiguous command, or a word-like one
 /// with arguments; at the start of the value, any command with arguments.
-fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
+fn command_in(s: &str, strong: &'static [&'static str], weak: &'static [&'static str]) -> bool {
     let b = s.as_bytes();
     let mut i = 0;
     // 0: inside text; b'^': start of value; other: the separator seen.
@@ -521,7 +527,7 @@ fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
                 let hit = match sep {
                     b'^' => {
                         (is_strong || is_weak) && args
-                            || is_strong && word_follows && !LANGUAGES.contains(&word)
+                            || is_strong && word_follows && !is_one_of(LANGUAGES, word)
                     }
                     b';' | b'&' | b'\n' | b'\r' => {
                         (is_strong && (ends && !rest.starts_with(',') || args)) || (is_weak && args)
@@ -532,7 +538,7 @@ fn command_in(s: &str, strong: &[&str], weak: &[&str]) -> bool {
                     return true;
                 }
                 // `time sh -c …`, `sudo -u x id`: a command prefix starts a new command line.
-                if PREFIXES.contains(&word) && rest.starts_with([' ', '\t', '+']) {
+                if is_one_of(PREFIXES, word) && rest.starts_with([' ', '\t', '+']) {
                     sep = b'|';
                     continue;
                 }
@@ -620,17 +626,19 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(932170);
     }
-    let u = unevade(l);
-    let raw = l.replace("${}", "");
-    if rules.on(932130)
-        && SHELL_SYNTAX
-            .iter()
-            .take(18)
-            .any(|f| u.contains(f) || raw.contains(f))
+    let u = if l
+        .bytes()
+        .any(|b| matches!(b, b'\\' | b'^' | b'\'' | b'"' | b'$' | b'`' | b'['))
     {
+        unevade(l)
+    } else {
+        l.to_string()
+    };
+    let raw = l.replace("${}", "");
+    if rules.on(932130) && any_in(SHELL_EXPRESSIONS, &u) || any_in(SHELL_EXPRESSIONS, &raw) {
         return Some(932130);
     }
-    if rules.on(932160) && (SHELL_SYNTAX.iter().skip(18).any(|f| u.contains(f)) || bin_path(&u)) {
+    if rules.on(932160) && (any_in(SHELL_PATHS, &u) || bin_path(&u)) {
         return Some(932160);
     }
     if rules.on(932100)

@@ -1,9 +1,10 @@
 //! Known security scanners and attack tools, recognised by their User-Agent (913100).
 
+use crate::patterns::any_in;
 use crate::rules::Rules;
 
 /// Lowercase fragments of scanner User-Agents.
-const SCANNERS: &[&str] = &[
+static SCANNERS: &[&str] = &[
     "nikto",
     "sqlmap",
     "nmap",
@@ -75,5 +76,5 @@ pub fn detect(user_agent: &str, rules: &Rules) -> Option<u32> {
         return None;
     }
     let ua = user_agent.to_ascii_lowercase();
-    SCANNERS.iter().any(|s| ua.contains(s)).then_some(913100)
+    any_in(SCANNERS, &ua).then_some(913100)
 }

@@ -3,6 +3,7 @@
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
 use crate::normalize::Views;
+use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
 
@@ -10,7 +11,6 @@ use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
 fn worth_tokenizing(v: &str) -> bool {
     v.bytes()
         .any(|b| !(b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-'))
-        || v.len() > 40
 }
 
 fn is_operand(k: Tk) -> bool {
@@ -644,7 +644,7 @@ fn function_call(l: &str) -> bool {
             {
                 j += 1;
             }
-            if b.get(j) == Some(&b'(') && SQL_FUNCTIONS.contains(&word) {
+            if b.get(j) == Some(&b'(') && is_one_of(SQL_FUNCTIONS, word) {
                 // `User(login_name)` is notation, not a call: one bare name in the parentheses.
                 let inner = l[j + 1..].split(')').next().unwrap_or("");
                 let notation = l[j + 1..].contains(')')
@@ -701,7 +701,7 @@ fn operators_only(v: &str) -> bool {
 }
 
 /// Constants that overflow integer or float parsing (942220).
-const OVERFLOWS: &[&str] = &[
+static OVERFLOWS: &[&str] = &[
     "2147483648",
     "-2147483649",
     "4294967295",
@@ -744,7 +744,7 @@ fn has_word(l: &str, w: &str) -> bool {
 }
 
 /// Database driver, type and system names matched as whole words (942140).
-const SQL_NAMES: &[&str] = &[
+static SQL_NAMES: &[&str] = &[
     "tempdb",
     "msdb",
     "schema_name",
@@ -765,7 +765,7 @@ const SQL_NAMES: &[&str] = &[
 ];
 
 /// Database catalog and system object names (942140).
-const CATALOGS: &[&str] = &[
+static CATALOGS: &[&str] = &[
     "information_schema",
     "mysql.user",
     "mysql.db",
@@ -794,18 +794,18 @@ const CATALOGS: &[&str] = &[
 ];
 
 /// Time-based probes (942160).
-const TIME_FUNCS: &[&str] = &[
+static TIME_FUNCS: &[&str] = &[
     "sleep(",
     "benchmark(",
     "pg_sleep(",
-    "waitfor delay",
-    "waitfor time",
+    "waitfordelay",
+    "waitfortime",
     "dbms_lock.sleep",
     "randomblob(",
 ];
 
 /// MSSQL code execution and procedures (942190).
-const MSSQL: &[&str] = &[
+static MSSQL: &[&str] = &[
     "xp_cmdshell",
     "sp_execute",
     "sp_executesql",
@@ -818,11 +818,11 @@ const MSSQL: &[&str] = &[
     "xp_fileexist",
     "openrowset(",
     "opendatasource(",
-    "exec master",
+    "execmaster",
 ];
 
 /// MongoDB query operators as whole values (JSON keys).
-const NOSQL_OPS: &[&str] = &[
+static NOSQL_OPS: &[&str] = &[
     "$ne",
     "$eq",
     "$gt",
@@ -851,7 +851,7 @@ const NOSQL_OPS: &[&str] = &[
 ];
 
 /// NoSQL (MongoDB) operators in parameter names or JSON keys (942290).
-const NOSQL: &[&str] = &[
+static NOSQL: &[&str] = &[
     "[$ne]",
     "[$eq]",
     "[$gt]",
@@ -949,16 +949,18 @@ fn comment_sequence(l: &str) -> bool {
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let l = v.lower.as_str();
-    if rules.on(942290)
-        && l.contains('$')
-        && (NOSQL.iter().any(|p| l.contains(p)) || NOSQL_OPS.contains(&l.trim()))
-    {
+    if rules.on(942290) && l.contains('$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, l.trim())) {
         return Some(942290);
     }
-    if rules.on(942120) && l.len() < 64 && operators_only(l) {
+    let plain = l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
+    let logic_word = matches!(
+        l.trim(),
+        "or" | "and" | "xor" | "not" | "div" | "like" | "rlike" | "regexp" | "is"
+    );
+    if rules.on(942120) && l.len() < 64 && (!plain || logic_word) && operators_only(l) {
         return Some(942120);
     }
-    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && OVERFLOWS.contains(&l.trim()) {
+    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, l.trim()) {
         return Some(942220);
     }
     if rules.on(942100) && tokenizer_hit(&v.decoded) {
@@ -973,9 +975,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if !interesting {
         return None;
     }
-    if rules.on(942140)
-        && (CATALOGS.iter().any(|c| l.contains(c)) || SQL_NAMES.iter().any(|w| has_word(l, w)))
-    {
+    if rules.on(942140) && (any_in(CATALOGS, l) || SQL_NAMES.iter().any(|w| has_word(l, w))) {
         return Some(942140);
     }
     let is_prose = prose(l);
@@ -991,16 +991,19 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             }
         }
     }
-    if rules.on(942160) || rules.on(942190) || rules.on(942550) {
+    // The keyword rules below all need one of these characters or words.
+    let keyword_chars = l
+        .bytes()
+        .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
+        || l.contains("waitfor")
+        || l.contains("exec");
+    if keyword_chars && (rules.on(942160) || rules.on(942190) || rules.on(942550)) {
+        // The patterns are written without spaces, as the value is squeezed.
         let squeezed = without_spaces_and_comments(l);
-        if rules.on(942160)
-            && TIME_FUNCS
-                .iter()
-                .any(|f| squeezed.contains(&f.replace(' ', "")))
-        {
+        if rules.on(942160) && any_in(TIME_FUNCS, &squeezed) {
             return Some(942160);
         }
-        if rules.on(942190) && MSSQL.iter().any(|f| squeezed.contains(&f.replace(' ', ""))) {
+        if rules.on(942190) && any_in(MSSQL, &squeezed) {
             return Some(942190);
         }
         if rules.on(942550) && (json_operator(&squeezed) || pg_cast(&squeezed)) {

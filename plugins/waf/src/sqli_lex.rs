@@ -2,6 +2,7 @@
 //! as if it started inside a quoted string) and yields typed tokens, folding case, comments
 //! and MySQL `/*! ... */` code, so `sqli.rs` can match injection shapes on token types.
 
+use crate::patterns::is_one_of;
 /// SQL keywords that matter for injection shapes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kw {
@@ -171,7 +172,7 @@ fn keyword(word: &str) -> Option<Tk> {
 }
 
 /// SQL function names for the function-call rule (942150).
-pub const SQL_FUNCTIONS: &[&str] = &[
+pub static SQL_FUNCTIONS: &[&str] = &[
     "abs",
     "acos",
     "asin",
@@ -374,7 +375,7 @@ pub const SQL_FUNCTIONS: &[&str] = &[
 ];
 
 /// High-risk functions: rarely in benign text, common in injections.
-const STRONG_FUNCS: &[&str] = &[
+static STRONG_FUNCS: &[&str] = &[
     "sleep",
     "benchmark",
     "pg_sleep",
@@ -518,7 +519,7 @@ const STRONG_FUNCS: &[&str] = &[
 ];
 
 /// Functions that are injections on their own (the others need an injection shape around).
-const HIGH_RISK: &[&str] = &[
+static HIGH_RISK: &[&str] = &[
     "sleep",
     "benchmark",
     "pg_sleep",
@@ -614,21 +615,29 @@ impl<'a> Lexer<'a> {
             self.i += 1;
         }
         let raw = &self.s[start..self.i];
-        let lower = String::from_utf8_lossy(raw).to_ascii_lowercase();
-        if let Some(tk) = keyword(&lower) {
+        // No keyword or function name is longer than this; longer words are plain words.
+        let mut buf = [0u8; 32];
+        if raw.len() > buf.len() || !raw.is_ascii() {
+            self.push(Tk::Word);
+            return;
+        }
+        buf[..raw.len()].copy_from_slice(raw);
+        buf[..raw.len()].make_ascii_lowercase();
+        let lower = std::str::from_utf8(&buf[..raw.len()]).unwrap_or("");
+        if let Some(tk) = keyword(lower) {
             self.push(tk);
             return;
         }
         let next = self.skip_space(self.i);
         let paren = self.s.get(next) == Some(&b'(');
-        let base = lower.as_str();
+        let base = lower;
         if paren
-            && (STRONG_FUNCS.contains(&base)
-                || SQL_FUNCTIONS.contains(&base)
+            && (is_one_of(STRONG_FUNCS, base)
+                || is_one_of(SQL_FUNCTIONS, base)
                 || base.starts_with("xp_")
                 || base.starts_with("sp_"))
         {
-            self.push(Tk::Func(HIGH_RISK.contains(&base)));
+            self.push(Tk::Func(is_one_of(HIGH_RISK, base)));
             return;
         }
         if base.starts_with("xp_") || base.starts_with("sp_") && base.len() > 3 {

@@ -3,10 +3,11 @@
 //! call a sink (`';alert(1)//`).
 
 use crate::normalize::Views;
+use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 
 /// Tags that run or load active content by themselves.
-const DANGEROUS_TAGS: &[&str] = &[
+static DANGEROUS_TAGS: &[&str] = &[
     "script",
     "iframe",
     "frame",
@@ -66,7 +67,7 @@ const DANGEROUS_TAGS: &[&str] = &[
 ];
 
 /// Tags only dangerous with an active attribute (any tag with `on*=`).
-const ALWAYS_ACTIVE: &[&str] = &[
+static ALWAYS_ACTIVE: &[&str] = &[
     "script",
     "iframe",
     "frame",
@@ -96,7 +97,7 @@ const ALWAYS_ACTIVE: &[&str] = &[
 ];
 
 /// URI schemes and CSS tricks that run script.
-const ACTIVE_URIS: &[&str] = &[
+static ACTIVE_URIS: &[&str] = &[
     "javascript:",
     "vbscript:",
     "livescript:",
@@ -116,7 +117,7 @@ const ACTIVE_URIS: &[&str] = &[
 ];
 
 /// JavaScript sinks that show a proof of concept or steal data.
-const SINKS: &[&str] = &[
+static SINKS: &[&str] = &[
     "alert(",
     "alert`",
     "prompt(",
@@ -152,7 +153,7 @@ const SINKS: &[&str] = &[
 ];
 
 /// Common event-handler name beginnings, for handlers outside a tag.
-const HANDLER_PREFIXES: &[&str] = &[
+static HANDLER_PREFIXES: &[&str] = &[
     "onload",
     "onerror",
     "onmouse",
@@ -311,19 +312,19 @@ fn tags(s: &str) -> Option<u32> {
         }
         let rest_end = s[j..].find('<').map_or(s.len(), |p| j + p);
         let rest = &s[j..rest_end];
-        if ALWAYS_ACTIVE.contains(&name) {
+        if is_one_of(ALWAYS_ACTIVE, name) {
             return Some(941100);
         }
         if event_handler(rest) {
             return Some(941120);
         }
         let squeezed = squeeze(rest);
-        if ACTIVE_URIS.iter().any(|u| squeezed.contains(u)) {
+        if any_in(ACTIVE_URIS, &squeezed) {
             return Some(941130);
         }
-        if DANGEROUS_TAGS.contains(&name)
+        if is_one_of(DANGEROUS_TAGS, name)
             && (rest.contains('=') || rest.starts_with('>'))
-            && SINKS.iter().any(|k| squeezed.contains(k))
+            && any_in(SINKS, &squeezed)
         {
             return Some(941100);
         }
@@ -363,11 +364,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             }
         }
     }
-    if rules.on(941120)
-        && h.contains('=')
-        && event_handler(h)
-        && HANDLER_PREFIXES.iter().any(|p| h.contains(p))
-    {
+    if rules.on(941120) && h.contains('=') && event_handler(h) && any_in(HANDLER_PREFIXES, h) {
         return Some(941120);
     }
     if rules.on(941130) {
