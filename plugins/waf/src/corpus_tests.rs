@@ -158,7 +158,7 @@ fn corpus_rates() {
     let mut failures = Vec::new();
     // The target for these is 97%; it is not reached yet (see README "Measured"), so
     // these floors guard against regressions at the level reached so far.
-    for (cat, floor) in [("sqli", 88.0), ("xss", 77.0), ("lfi", 91.0), ("rce", 90.0)] {
+    for (cat, floor) in [("sqli", 88.0), ("xss", 83.0), ("lfi", 97.0), ("rce", 95.0)] {
         let t = &attacks[&format!("crs pl1-2 {cat}")];
         if t.rate() < floor {
             failures.push(format!(

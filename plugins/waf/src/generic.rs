@@ -7,6 +7,9 @@ use crate::patterns::any_in;
 use crate::rules::Rules;
 
 fn after_scheme(l: &str) -> Option<&str> {
+    if !l.contains("://") {
+        return None;
+    }
     [
         "http://",
         "https://",

@@ -81,6 +81,10 @@ static OS_FILES: &[&str] = &[
     ".git/config",
     ".git/head",
     "/etc/environment",
+    ".docker/",
+    ".kube/",
+    ".gnupg/",
+    "/tmp/",
 ];
 
 /// Restricted names in the request path (930130): VCS, secrets, backups, dev tool config.

@@ -1,6 +1,6 @@
 //! Multi-pattern matching for the detectors' literal lists: each list is compiled once into
 //! an Aho-Corasick automaton, so a value is scanned in one pass per list instead of once per
-//! pattern, and exact-word lists are looked up in a sorted copy.
+//! pattern; exact-word lists are kept sorted and binary-searched.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::cell::RefCell;
@@ -8,11 +8,10 @@ use std::cell::RefCell;
 /// Compiled lists, keyed by the address of the static list.
 struct Cache {
     automata: Vec<(usize, Option<AhoCorasick>)>,
-    sorted: Vec<(usize, Vec<&'static str>)>,
 }
 
 thread_local! {
-    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { automata: Vec::new(), sorted: Vec::new() }) };
+    static CACHE: RefCell<Cache> = const { RefCell::new(Cache { automata: Vec::new() }) };
 }
 
 fn key(list: &'static [&'static str]) -> usize {
@@ -44,22 +43,10 @@ pub fn any_in(list: &'static [&'static str], hay: &str) -> bool {
     })
 }
 
-/// Whether `word` is exactly one of `list`.
+/// Whether `word` is exactly one of `list`, which must be sorted (the lists are kept sorted;
+/// `lists_are_sorted` in each module's tests checks it).
 pub fn is_one_of(list: &'static [&'static str], word: &str) -> bool {
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
-        let k = key(list);
-        let pos = match c.sorted.iter().position(|(id, _)| *id == k) {
-            Some(p) => p,
-            None => {
-                let mut v = list.to_vec();
-                v.sort_unstable();
-                c.sorted.push((k, v));
-                c.sorted.len() - 1
-            }
-        };
-        c.sorted[pos].1.binary_search(&word).is_ok()
-    })
+    list.binary_search(&word).is_ok()
 }
 
 #[cfg(test)]
@@ -67,6 +54,31 @@ mod tests {
     use super::*;
 
     static LIST: &[&str] = &["passwd", "win.ini"];
+
+    /// Every list used with `is_one_of` is sorted.
+    #[test]
+    fn lists_are_sorted() {
+        let lists: [&[&str]; 15] = [
+            crate::php::FUNCTIONS,
+            crate::xss::ALWAYS_ACTIVE,
+            crate::xss::DANGEROUS_TAGS,
+            crate::engine::FILENAME_HEADERS,
+            crate::sqli_lex::HIGH_RISK,
+            crate::rce::LANGUAGES,
+            crate::sqli::NOSQL_OPS,
+            crate::sqli::OVERFLOWS,
+            crate::rce::PREFIXES,
+            crate::engine::SKIPPED_HEADERS,
+            crate::sqli_lex::SQL_FUNCTIONS,
+            crate::sqli_lex::STRONG_FUNCS,
+            crate::rce::UNIX_COMMANDS,
+            crate::rce::WORD_COMMANDS,
+            crate::rce::WINDOWS_COMMANDS,
+        ];
+        for list in lists {
+            assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+    }
 
     #[test]
     fn matches_like_contains() {

@@ -5,269 +5,271 @@
 use crate::normalize::Views;
 use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
+use std::borrow::Cow;
 
 /// Unix commands that are not everyday words: after a separator they need nothing else.
-static UNIX_COMMANDS: &[&str] = &[
-    "ls",
-    "whoami",
-    "uname",
-    "ifconfig",
-    "netstat",
-    "printenv",
-    "hostname",
+pub(crate) static UNIX_COMMANDS: &[&str] = &[
+    "7z",
+    "aa-disable",
+    "aa-exec",
+    "adduser",
+    "ansible",
+    "ansible-config",
+    "ansible-console",
+    "ansible-doc",
+    "ansible-galaxy",
+    "ansible-inventory",
+    "ansible-playbook",
+    "ansible-pull",
+    "ansible-vault",
+    "apt-get",
+    "aptitude",
+    "arp",
+    "awk",
+    "base32",
+    "base64",
+    "bash",
+    "bpftrace",
+    "bsdtar",
+    "busctl",
+    "busybox",
+    "bzip2",
+    "c89",
+    "c99",
+    "capsh",
+    "chattr",
+    "chef-client",
+    "chef-run",
+    "chef-shell",
+    "chef-vault",
+    "chgrp",
     "chmod",
     "chown",
-    "chgrp",
-    "mkdir",
-    "rmdir",
-    "rm",
+    "chroot",
     "cp",
-    "mv",
-    "ln",
-    "pwd",
-    "ps",
-    "env",
-    "xargs",
-    "awk",
-    "gawk",
-    "sed",
-    "grep",
-    "egrep",
-    "fgrep",
-    "base64",
-    "base32",
-    "xxd",
-    "hexdump",
-    "od",
-    "uniq",
-    "tac",
-    "wget",
+    "cpulimit",
+    "crontab",
+    "cscli",
+    "csh",
     "curl",
+    "dash",
+    "dmesg",
+    "dnf",
+    "doas",
+    "docker",
+    "dpkg",
+    "dtrace",
+    "egrep",
+    "env",
+    "fgrep",
+    "flock",
+    "gawk",
+    "gcc",
+    "gdb",
+    "getent",
+    "getfacl",
+    "gpg",
+    "grep",
+    "gunzip",
+    "gzip",
+    "hexdump",
+    "hostname",
+    "ifconfig",
+    "ifdown",
+    "ifup",
+    "insmod",
+    "ionice",
+    "iptables",
+    "irb",
+    "iwconfig",
+    "jjs",
+    "journalctl",
+    "jrunscript",
+    "killall",
+    "ksh",
+    "kubectl",
+    "lastlog",
+    "lastlogin",
+    "ldd",
+    "ln",
+    "ls",
+    "lsattr",
+    "lsb_release",
+    "lsmod",
+    "lsof",
+    "lspci",
+    "lsusb",
+    "ltrace",
+    "lua",
     "lwp-download",
     "lwp-request",
+    "mkdir",
+    "mkfifo",
+    "mknod",
+    "modprobe",
+    "mv",
+    "mysql",
+    "nano",
     "nc",
     "ncat",
     "netcat",
-    "socat",
-    "telnet",
-    "ssh",
-    "ssh-copy-id",
-    "scp",
-    "sftp",
-    "tftp",
-    "rsync",
-    "nslookup",
-    "traceroute",
-    "sh",
-    "bash",
-    "zsh",
-    "ksh",
-    "csh",
-    "tcsh",
-    "dash",
-    "busybox",
-    "python",
-    "python2",
-    "python3",
-    "perl",
-    "ruby",
-    "php",
-    "irb",
-    "lua",
-    "gcc",
-    "c89",
-    "c99",
-    "bsdtar",
-    "unzip",
-    "gzip",
-    "gunzip",
-    "zcat",
-    "bzip2",
-    "unxz",
-    "7z",
-    "crontab",
+    "netstat",
+    "nmap",
     "nohup",
-    "strace",
-    "ltrace",
-    "gdb",
-    "sudo",
-    "visudo",
-    "passwd",
-    "useradd",
-    "adduser",
-    "usermod",
-    "pkill",
-    "killall",
-    "mkfifo",
-    "mknod",
-    "vim",
-    "nano",
+    "npm",
+    "nsenter",
+    "nslookup",
+    "objdump",
+    "od",
     "openssl",
-    "gpg",
-    "sqlite3",
-    "mysql",
-    "psql",
-    "redis-cli",
-    "apt-get",
-    "aptitude",
-    "yum",
-    "dnf",
-    "rpm",
-    "dpkg",
+    "passwd",
+    "perl",
+    "php",
     "pip",
     "pip3",
     "pipx",
-    "npm",
-    "docker",
-    "kubectl",
-    "systemctl",
-    "iptables",
-    "tcpdump",
-    "nmap",
-    "flock",
-    "cpulimit",
-    "taskset",
-    "ionice",
-    "chroot",
-    "lsof",
-    "lsb_release",
-    "dmesg",
-    "lspci",
-    "lsusb",
-    "getent",
-    "ansible",
-    "ansible-playbook",
-    "ansible-galaxy",
-    "ansible-config",
-    "ansible-doc",
-    "ansible-pull",
-    "ansible-vault",
-    "ansible-inventory",
-    "ansible-console",
-    "chef-client",
-    "chef-run",
-    "chef-vault",
-    "chef-shell",
-    "cscli",
-    "bpftrace",
-    "dtrace",
-    "readelf",
-    "objdump",
-    "ldd",
-    "xterm",
-    "tmux",
-    "setsid",
-    "stdbuf",
-    "unshare",
-    "nsenter",
-    "capsh",
-    "aa-exec",
-    "aa-disable",
-    "run-parts",
-    "busctl",
-    "journalctl",
     "pkexec",
-    "doas",
-    "tclsh",
-    "jjs",
-    "jrunscript",
+    "pkill",
+    "printenv",
+    "ps",
+    "psql",
+    "pwd",
+    "python",
+    "python2",
+    "python3",
+    "readelf",
+    "redis-cli",
     "rlwrap",
-    "uudecode",
-    "lastlog",
-    "lastlogin",
-    "rmt",
-    "rmt-tar",
-    "rmt-dump",
-    "uptime",
-    "ifup",
-    "ifdown",
-    "arp",
-    "route",
-    "iwconfig",
-    "chattr",
-    "lsattr",
-    "setfacl",
-    "getfacl",
-    "sysctl",
-    "modprobe",
-    "insmod",
+    "rm",
+    "rmdir",
     "rmmod",
-    "lsmod",
+    "rmt",
+    "rmt-dump",
+    "rmt-tar",
+    "route",
+    "rpm",
+    "rsync",
+    "ruby",
+    "run-parts",
+    "scp",
+    "sed",
+    "setfacl",
+    "setsid",
+    "sftp",
+    "sh",
     "shred",
+    "socat",
+    "sqlite3",
+    "ssh",
+    "ssh-copy-id",
+    "stdbuf",
+    "strace",
+    "sudo",
+    "sysctl",
+    "systemctl",
+    "tac",
+    "taskset",
+    "tclsh",
+    "tcpdump",
+    "tcsh",
+    "telnet",
+    "tftp",
+    "tmux",
+    "traceroute",
+    "uname",
+    "uniq",
+    "unshare",
+    "unxz",
+    "unzip",
+    "uptime",
+    "useradd",
+    "usermod",
+    "uudecode",
+    "vim",
+    "visudo",
     "wall",
+    "wget",
+    "whoami",
+    "xargs",
+    "xterm",
+    "xxd",
+    "yum",
+    "zcat",
+    "zsh",
 ];
 
 /// Unix commands that are also everyday words: they need command-line arguments.
-static WORD_COMMANDS: &[&str] = &[
-    "cat", "more", "less", "head", "tail", "find", "time", "date", "file", "set", "sort", "cut",
-    "kill", "watch", "write", "mail", "top", "id", "ip", "echo", "printf", "type", "which", "trap",
-    "alias", "source", "exec", "eval", "script", "expect", "make", "man", "host", "dig", "fetch",
-    "ping", "who", "last", "free", "history", "nice", "timeout", "tee", "tr", "wc", "diff", "comm",
-    "stat", "strings", "dir", "locate", "export", "touch", "mount", "dd", "vi", "ed", "emacs",
-    "service", "rev", "nl", "zip", "tar", "su", "df", "du", "chef", "perf", "screen", "node",
-    "java", "sleep", "cd", "sendmail", "mutt", "cc", "xz", "shutdown", "reboot", "halt", "umount",
+pub(crate) static WORD_COMMANDS: &[&str] = &[
+    "alias", "cat", "cc", "cd", "chef", "comm", "cut", "date", "dd", "df", "diff", "dig", "dir",
+    "du", "echo", "ed", "emacs", "eval", "exec", "expect", "export", "fetch", "file", "find",
+    "free", "halt", "head", "history", "host", "id", "ip", "java", "kill", "last", "less",
+    "locate", "mail", "make", "man", "more", "mount", "mutt", "nice", "nl", "node", "perf", "ping",
+    "printf", "reboot", "rev", "screen", "script", "sendmail", "service", "set", "shutdown",
+    "sleep", "sort", "source", "stat", "strings", "su", "tail", "tar", "tee", "time", "timeout",
+    "top", "touch", "tr", "trap", "type", "umount", "vi", "watch", "wc", "which", "who", "write",
+    "xz", "zip",
 ];
 
 /// Windows commands and interpreters.
-static WINDOWS_COMMANDS: &[&str] = &[
+pub(crate) static WINDOWS_COMMANDS: &[&str] = &[
+    "at.exe",
+    "attrib",
+    "bcdboot",
+    "bcdedit",
+    "bitsadmin",
+    "certutil",
+    "cipher",
     "cmd",
     "cmd.exe",
-    "powershell",
-    "powershell.exe",
-    "pwsh",
-    "wscript",
+    "copy",
     "cscript",
+    "del",
+    "diskpart",
+    "dsquery",
+    "erase",
+    "esentutl",
+    "expand",
+    "findstr",
+    "forfiles",
+    "icacls",
+    "iex",
+    "invoke-expression",
+    "invoke-restmethod",
+    "invoke-webrequest",
+    "ipconfig",
+    "iwr",
+    "move",
     "mshta",
-    "rundll32",
-    "regsvr32",
-    "certutil",
-    "bitsadmin",
-    "regedit",
-    "reg",
+    "msiexec",
     "net",
     "net1",
     "netsh",
-    "sc",
-    "tasklist",
-    "taskkill",
-    "wmic",
-    "systeminfo",
-    "ipconfig",
-    "type",
-    "copy",
-    "del",
-    "erase",
-    "ren",
-    "move",
-    "xcopy",
-    "robocopy",
-    "attrib",
-    "iwr",
-    "iex",
-    "invoke-webrequest",
-    "invoke-expression",
-    "invoke-restmethod",
-    "start-process",
     "new-object",
-    "bcdboot",
-    "bcdedit",
+    "nltest",
+    "powershell",
+    "powershell.exe",
+    "pwsh",
+    "reg",
+    "regedit",
+    "regsvr32",
+    "ren",
+    "robocopy",
+    "rundll32",
+    "sc",
     "schtasks",
-    "vssadmin",
-    "msiexec",
-    "forfiles",
-    "icacls",
+    "start-process",
+    "systeminfo",
     "takeown",
-    "whoami.exe",
+    "taskkill",
+    "tasklist",
+    "type",
     "ver",
     "vol",
-    "findstr",
-    "nltest",
-    "dsquery",
-    "at.exe",
-    "cipher",
-    "diskpart",
-    "esentutl",
-    "expand",
+    "vssadmin",
+    "whoami.exe",
+    "wmic",
+    "wscript",
+    "xcopy",
 ];
 
 /// Fragments that are shell syntax on their own (932130).
@@ -290,6 +292,9 @@ static SHELL_EXPRESSIONS: &[&str] = &[
     "/bin/sh",
     "/bin/bash",
     "/bin/zsh",
+    "$[",
+    "$shell",
+    "/[",
 ];
 
 /// Shell and binary directories (932160).
@@ -410,6 +415,17 @@ fn bin_path(u: &str) -> bool {
     })
 }
 
+/// A path spelled with shell wildcards: `/???/??t`, `/bin/ca?`, `/e*/passwd`.
+fn wildcard_path(u: &str) -> bool {
+    u.split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '=' | '`' | '(' | ')'))
+        .any(|tok| {
+            tok.starts_with('/')
+                && tok.matches(['?', '*']).count() >= 2
+                && tok.matches(['?', '*']).count() * 2
+                    >= tok.matches(|c: char| c.is_ascii_alphanumeric()).count()
+        })
+}
+
 /// `alias a=curl`: defining a shell alias.
 fn alias(u: &str) -> bool {
     u.match_indices("alias ").any(|(at, _)| {
@@ -447,15 +463,15 @@ fn sqlite_dot_command(u: &str) -> bool {
 
 /// Strong commands that are also common search terms; at the start of a value they need
 /// real command-line arguments.
-static LANGUAGES: &[&str] = &[
-    "php", "python", "python2", "python3", "perl", "ruby", "lua", "mysql", "docker", "gcc", "npm",
-    "psql", "ssh", "vim", "nano", "curl", "wget",
+pub(crate) static LANGUAGES: &[&str] = &[
+    "curl", "docker", "gcc", "lua", "mysql", "nano", "npm", "perl", "php", "psql", "python",
+    "python2", "python3", "ruby", "ssh", "vim", "wget",
 ];
 
 /// Commands that run the command after them.
-static PREFIXES: &[&str] = &[
-    "time", "nohup", "sudo", "env", "nice", "timeout", "strace", "ltrace", "exec", "command",
-    "builtin", "xargs", "busybox", "stdbuf", "setsid", "doas", "chroot", "watch", "unbuffer",
+pub(crate) static PREFIXES: &[&str] = &[
+    "builtin", "busybox", "chroot", "command", "doas", "env", "exec", "ltrace", "nice", "nohup",
+    "setsid", "stdbuf", "strace", "sudo", "time", "timeout", "unbuffer", "watch", "xargs",
 ];
 
 /// Text after a command word that reads as command-line arguments: an option, a path, a
@@ -500,7 +516,12 @@ fn arguments_follow(rest: &str) -> bool {
 /// Unix or Windows commands in a value: after a strong separator (`|`, `` ` ``, `$(`, `&&`,
 /// `{`) any command; after `;`, `&` or a line break an unambiguous command, or a word-like one
 /// with arguments; at the start of the value, any command with arguments.
-fn command_in(s: &str, strong: &'static [&'static str], weak: &'static [&'static str]) -> bool {
+fn command_in(
+    s: &str,
+    strong: &'static [&'static str],
+    weak: &'static [&'static str],
+    windows: &'static [&'static str],
+) -> Option<u32> {
     let b = s.as_bytes();
     let mut i = 0;
     // 0: inside text; b'^': start of value; other: the separator seen.
@@ -516,7 +537,13 @@ fn command_in(s: &str, strong: &'static [&'static str], weak: &'static [&'static
                 let word = &s[start..i];
                 let rest = &s[i..];
                 let is_strong = names_command(word, strong);
-                let is_weak = !is_strong && names_command(word, weak);
+                let is_windows = !is_strong && names_command(word, windows);
+                let is_weak = is_windows || (!is_strong && names_command(word, weak));
+                let is_prefix = is_one_of(PREFIXES, word);
+                if !(is_strong || is_weak || is_prefix) {
+                    sep = 0;
+                    continue;
+                }
                 let args = arguments_follow(rest);
                 let ends = rest.trim_start().is_empty()
                     || rest.starts_with(['\n', '\r', ';', '|', '&', '`', ')', '}', ',', ' ']);
@@ -535,10 +562,10 @@ fn command_in(s: &str, strong: &'static [&'static str], weak: &'static [&'static
                     _ => (is_strong || is_weak) && (ends || args),
                 };
                 if hit {
-                    return true;
+                    return Some(if is_windows { 932110 } else { 932100 });
                 }
                 // `time sh -c …`, `sudo -u x id`: a command prefix starts a new command line.
-                if is_one_of(PREFIXES, word) && rest.starts_with([' ', '\t', '+']) {
+                if is_prefix && rest.starts_with([' ', '\t', '+']) {
                     sep = b'|';
                     continue;
                 }
@@ -565,7 +592,7 @@ fn command_in(s: &str, strong: &'static [&'static str], weak: &'static [&'static
         }
         i += 1;
     }
-    false
+    None
 }
 
 /// SMTP / IMAP / POP3 commands after a line break (932300-932320).
@@ -626,43 +653,60 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(932170);
     }
-    let u = if l
+    let evasive = l
         .bytes()
-        .any(|b| matches!(b, b'\\' | b'^' | b'\'' | b'"' | b'$' | b'`' | b'['))
-    {
-        unevade(l)
+        .any(|b| matches!(b, b'\\' | b'^' | b'\'' | b'"' | b'$' | b'`' | b'['));
+    let u: Cow<str> = if evasive {
+        Cow::Owned(unevade(l))
     } else {
-        l.to_string()
+        Cow::Borrowed(l)
     };
-    let raw = l.replace("${}", "");
-    if rules.on(932130) && any_in(SHELL_EXPRESSIONS, &u) || any_in(SHELL_EXPRESSIONS, &raw) {
+    let u = u.as_ref();
+    // `${}` alone is an empty expansion, not an expression.
+    let raw: Cow<str> = if l.contains("${}") {
+        Cow::Owned(l.replace("${}", ""))
+    } else {
+        Cow::Borrowed(l)
+    };
+    if rules.on(932130) && (any_in(SHELL_EXPRESSIONS, u) || any_in(SHELL_EXPRESSIONS, &raw)) {
         return Some(932130);
     }
-    if rules.on(932160) && (any_in(SHELL_PATHS, &u) || bin_path(&u)) {
+    if rules.on(932130) && wildcard_path(u) {
+        return Some(932130);
+    }
+    if rules.on(932160) && (any_in(SHELL_PATHS, u) || bin_path(u)) {
         return Some(932160);
     }
     if rules.on(932100)
-        && (alias(&u)
-            || sqlite_dot_command(&u)
-            || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
+        && (alias(u) || sqlite_dot_command(u) || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
     {
         return Some(932100);
     }
-    if rules.on(932100) && command_in(&u, UNIX_COMMANDS, WORD_COMMANDS) {
-        return Some(932100);
+    if let Some(id) = command_in(u, UNIX_COMMANDS, WORD_COMMANDS, WINDOWS_COMMANDS) {
+        if rules.on(id) {
+            return Some(id);
+        }
     }
     if rules.on(932110)
-        && (command_in(&u, &[], WINDOWS_COMMANDS)
-            || u.contains("%systemroot%")
+        && (u.contains("%systemroot%")
             || u.contains("%comspec%")
             || (u.contains("for /") || u.contains("for %")) && u.contains(" in ")
             || u.contains(" do ") && u.contains('%')
-            || u.starts_with("if ")
-                && (u.contains(" exist")
-                    || u.contains("==")
-                    || u.contains(" neq ")
-                    || u.contains(" equ ")
-                    || u.contains("errorlevel")))
+            || (u.starts_with("if ") || u.starts_with("if/"))
+                && [
+                    " gtr ",
+                    " lss ",
+                    " geq ",
+                    " leq ",
+                    " equ ",
+                    " neq ",
+                    "defined",
+                    " exist",
+                    "errorlevel",
+                    "==",
+                ]
+                .iter()
+                .any(|k| u.contains(k)))
     {
         return Some(932110);
     }
@@ -678,7 +722,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(932200);
         }
     }
-    if rules.on(932100) && mail_injection(l) {
+    if rules.on(932100) && l.contains(['\n', '\r']) && mail_injection(l) {
         return Some(932100);
     }
     None

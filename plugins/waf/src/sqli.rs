@@ -588,33 +588,26 @@ fn tokenizer_hit(v: &str) -> bool {
     let v = v.as_ref();
     let prose = prose(v);
     // `'x'!='y`: a closed string compared with one the host query's quote closes.
-    if let Some(t) = tokenize(v, Context::Bare) {
-        let k: Vec<Tk> = t.toks.iter().map(|t| t.kind).collect();
-        if t.open_tail
-            && k.len() >= 3
-            && matches!(k[k.len() - 3..], [Tk::Str(_), Tk::Cmp, Tk::Str(_)])
-            && !prose
-        {
-            return true;
-        }
+    let bare = tokenize(v, Context::Bare).unwrap_or_default();
+    let n = bare.toks.len();
+    if bare.open_tail
+        && n >= 3
+        && matches!(bare.toks[n - 3].kind, Tk::Str(_))
+        && bare.toks[n - 2].kind == Tk::Cmp
+        && matches!(bare.toks[n - 1].kind, Tk::Str(_))
+        && !prose
+    {
+        return true;
     }
-    for ctx in [
-        Context::Bare,
-        Context::Single,
-        Context::Double,
-        Context::Backtick,
-    ] {
+    if injection_shape(&bare.toks, false, prose, bare.closes_value, bare.open_tail) {
+        return true;
+    }
+    for ctx in [Context::Single, Context::Double, Context::Backtick] {
         if ctx == Context::Backtick && !v.contains('`') {
             continue;
         }
         if let Some(t) = tokenize(v, ctx) {
-            if injection_shape(
-                &t.toks,
-                ctx != Context::Bare,
-                prose,
-                t.closes_value,
-                t.open_tail,
-            ) {
+            if injection_shape(&t.toks, true, prose, t.closes_value, t.open_tail) {
                 return true;
             }
         }
@@ -701,21 +694,21 @@ fn operators_only(v: &str) -> bool {
 }
 
 /// Constants that overflow integer or float parsing (942220).
-static OVERFLOWS: &[&str] = &[
-    "2147483648",
+pub(crate) static OVERFLOWS: &[&str] = &[
     "-2147483649",
-    "4294967295",
-    "4294967296",
-    "9223372036854775807",
-    "9223372036854775808",
     "-9223372036854775809",
+    "0x7fffffff",
+    "0xffffffff",
+    "1.7976931348623157e+308",
     "18446744073709551615",
     "18446744073709551616",
     "2.2250738585072011e-308",
     "2.2250738585072012e-308",
-    "1.7976931348623157e+308",
-    "0x7fffffff",
-    "0xffffffff",
+    "2147483648",
+    "4294967295",
+    "4294967296",
+    "9223372036854775807",
+    "9223372036854775808",
 ];
 
 /// `0x` followed by at least four hex digits (942450).
@@ -797,7 +790,7 @@ static CATALOGS: &[&str] = &[
 static TIME_FUNCS: &[&str] = &[
     "sleep(",
     "benchmark(",
-    "pg_sleep(",
+    "pg_sleep",
     "waitfordelay",
     "waitfortime",
     "dbms_lock.sleep",
@@ -822,32 +815,32 @@ static MSSQL: &[&str] = &[
 ];
 
 /// MongoDB query operators as whole values (JSON keys).
-static NOSQL_OPS: &[&str] = &[
-    "$ne",
+pub(crate) static NOSQL_OPS: &[&str] = &[
+    "$accumulator",
+    "$all",
+    "$and",
+    "$elemmatch",
     "$eq",
+    "$exists",
+    "$expr",
+    "$function",
     "$gt",
     "$gte",
+    "$in",
+    "$jsonschema",
     "$lt",
     "$lte",
-    "$in",
-    "$nin",
-    "$regex",
-    "$where",
-    "$exists",
-    "$or",
-    "$and",
-    "$not",
-    "$nor",
-    "$expr",
-    "$elemmatch",
-    "$all",
-    "$size",
-    "$type",
     "$mod",
+    "$ne",
+    "$nin",
+    "$nor",
+    "$not",
+    "$or",
+    "$regex",
+    "$size",
     "$text",
-    "$function",
-    "$accumulator",
-    "$jsonschema",
+    "$type",
+    "$where",
 ];
 
 /// NoSQL (MongoDB) operators in parameter names or JSON keys (942290).
@@ -975,7 +968,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if !interesting {
         return None;
     }
-    if rules.on(942140) && (any_in(CATALOGS, l) || SQL_NAMES.iter().any(|w| has_word(l, w))) {
+    if rules.on(942140)
+        && (any_in(CATALOGS, l)
+            || (any_in(SQL_NAMES, l) && SQL_NAMES.iter().any(|w| has_word(l, w))))
+    {
         return Some(942140);
     }
     let is_prose = prose(l);

@@ -7,93 +7,96 @@ use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 
 /// Tags that run or load active content by themselves.
-static DANGEROUS_TAGS: &[&str] = &[
-    "script",
-    "iframe",
-    "frame",
-    "frameset",
-    "object",
-    "embed",
-    "applet",
-    "meta",
-    "base",
-    "link",
-    "style",
-    "svg",
-    "math",
-    "xml",
-    "import",
-    "isindex",
-    "bgsound",
-    "layer",
-    "ilayer",
-    "xss",
+pub(crate) static DANGEROUS_TAGS: &[&str] = &[
+    "a",
     "animate",
-    "set",
-    "handler",
-    "listener",
-    "template",
-    "portal",
-    "vmlframe",
-    "xmp",
-    "plaintext",
-    "noscript",
-    "textarea",
-    "marquee",
-    "form",
-    "img",
-    "image",
-    "video",
+    "applet",
     "audio",
+    "b",
+    "base",
+    "bgsound",
     "body",
-    "html",
-    "input",
+    "br",
     "button",
     "details",
-    "select",
-    "keygen",
-    "source",
-    "track",
-    "a",
     "div",
+    "embed",
+    "f",
+    "form",
+    "frame",
+    "frameset",
+    "handler",
+    "html",
+    "iframe",
+    "ilayer",
+    "image",
+    "img",
+    "import",
+    "input",
+    "isindex",
+    "keygen",
+    "layer",
+    "link",
+    "listener",
+    "marquee",
+    "math",
+    "meta",
+    "noscript",
+    "object",
+    "p",
+    "plaintext",
+    "portal",
+    "script",
+    "select",
+    "set",
+    "source",
+    "span",
+    "style",
+    "svg",
     "table",
     "td",
+    "template",
+    "textarea",
+    "track",
+    "video",
+    "vmlframe",
     "x",
-    "f",
-    "p",
-    "span",
-    "br",
-    "b",
+    "xml",
+    "xmp",
+    "xss",
 ];
 
 /// Tags only dangerous with an active attribute (any tag with `on*=`).
-static ALWAYS_ACTIVE: &[&str] = &[
-    "script",
-    "iframe",
+pub(crate) static ALWAYS_ACTIVE: &[&str] = &[
+    "animate",
+    "applet",
+    "base",
+    "bgsound",
+    "embed",
     "frame",
     "frameset",
-    "object",
-    "embed",
-    "applet",
-    "meta",
-    "base",
-    "link",
-    "style",
-    "svg",
-    "math",
+    "handler",
+    "iframe",
+    "ilayer",
     "import",
     "isindex",
-    "bgsound",
     "layer",
-    "ilayer",
-    "handler",
+    "link",
     "listener",
+    "math",
+    "meta",
+    "noembed",
+    "noframes",
+    "noscript",
+    "object",
+    "plaintext",
     "portal",
+    "script",
+    "style",
+    "svg",
     "vmlframe",
     "xmp",
-    "plaintext",
     "xss",
-    "animate",
 ];
 
 /// URI schemes and CSS tricks that run script.
@@ -114,6 +117,22 @@ static ACTIVE_URIS: &[&str] = &[
     "formaction=",
     "jar:http",
     "view-source:javascript",
+    "xmlns",
+    "schemalocation",
+];
+
+/// Attributes that load or style content.
+static LOADING_ATTRIBUTES: &[&str] = &[
+    "src=",
+    "style=",
+    "action=",
+    "background=",
+    "dynsrc=",
+    "lowsrc=",
+    "data=",
+    "codebase=",
+    "poster=",
+    "formaction=",
 ];
 
 /// JavaScript sinks that show a proof of concept or steal data.
@@ -150,6 +169,18 @@ static SINKS: &[&str] = &[
     "location.hash",
     "onerror=",
     ".src=",
+    "btoa(",
+    ".call`",
+    "reflect.apply",
+    "reflect.construct",
+    "document.queryselector",
+    "document.body",
+    "document.createelement",
+    "document.getelementby",
+    "document.forms",
+    "document.images",
+    "window.open(",
+    "navigation.navigate",
 ];
 
 /// Common event-handler name beginnings, for handlers outside a tag.
@@ -328,6 +359,11 @@ fn tags(s: &str) -> Option<u32> {
         {
             return Some(941100);
         }
+        // Attributes that load or style content (`<img src=`, `<p style=`); a plain link
+        // (`<a href=…>`) is ordinary text in comments and product descriptions.
+        if is_one_of(DANGEROUS_TAGS, name) && any_in(LOADING_ATTRIBUTES, &squeezed) {
+            return Some(941100);
+        }
     }
     None
 }
@@ -335,6 +371,10 @@ fn tags(s: &str) -> Option<u32> {
 /// A quote / bracket break-out followed by a sink call: `";alert(1)//`, `'-alert(1)-'`.
 fn js_breakout(s: &str) -> bool {
     let sq = squeeze(s);
+    // One pass to see whether any sink occurs before locating each.
+    if !any_in(SINKS, &sq) {
+        return false;
+    }
     SINKS.iter().any(|k| {
         sq.find(k).is_some_and(|at| {
             let before = &sq[..at];
