@@ -2,6 +2,8 @@
 # bench/minify.sh: throughput of the minify plugin on the pages of tests/data/minify/, natively
 # (the same crate code, release build, `bench_native_throughput`) and inside Wasm through the
 # host (`weir plugin bench --response-body`, one warm instance), and the ratio of the two.
+# The native half runs `cargo test`, which needs panic=unwind: the release profile is otherwise
+# the guest's (opt-level "s", LTO).
 #   WEIR_BIN=path/to/weir   use this host binary (default: build the release one)
 #   ITERATIONS=N            calls per file in Wasm (default 300)
 set -euo pipefail
@@ -12,7 +14,7 @@ if [[ -z ${WEIR_BIN:-} ]]; then
 fi
 plugin=$root/plugins/dist/minify.wasm
 data=$root/tests/data/minify
-native=$(cd "$root/plugins" && CARGO_TARGET_DIR=${PLUGINS_NATIVE_DIR:-$HOME/.cache/weir/plugins-native} \
+native=$(cd "$root/plugins" && CARGO_PROFILE_RELEASE_PANIC=unwind CARGO_TARGET_DIR=${PLUGINS_NATIVE_DIR:-$HOME/.cache/weir/plugins-native} \
     RUSTC_BOOTSTRAP=1 /usr/bin/cargo test -q -p minify --release --target x86_64-unknown-linux-gnu \
     -- --ignored --nocapture bench_native_throughput 2>/dev/null | grep '^| ')
 echo "Plugin: $plugin ($(stat -c %s "$plugin") bytes)"

@@ -1,31 +1,35 @@
 //! Native throughput of the minifiers on the test pages (the baseline for the Wasm numbers in
-//! docs/benchmarks.md). Run: `cargo test -p minify --release --target x86_64-unknown-linux-gnu
-//! -- --ignored --nocapture bench`.
+//! docs/benchmarks.md; bench/minify.sh runs both). Run: `CARGO_PROFILE_RELEASE_PANIC=unwind
+//! cargo test -p minify --release --target x86_64-unknown-linux-gnu -- --ignored --nocapture
+//! bench` (build-std with the workspace's panic=abort release profile cannot build the test
+//! harness).
 use crate::config::{Config, Kind};
 use crate::correctness::{page, PAGES};
 use crate::{minify_body, Outcome};
 use std::time::{Duration, Instant};
 
-/// Minifies `text` repeatedly for at least `min` and returns (output bytes, MB/s).
+/// Minifies `text` repeatedly for at least `min` (and 200 times) and returns (output bytes,
+/// MB/s at the median call), the statistic `weir plugin bench` reports for Wasm.
 fn measure(kind: Kind, text: &str, min: Duration) -> (usize, f64) {
     let config = Config::default();
-    let size = |o: Outcome| match o {
+    let out = match minify_body(kind, &config, text.as_bytes()) {
         Outcome::Smaller(out) => out.len(),
         _ => text.len(),
     };
-    let out = size(minify_body(kind, &config, text.as_bytes()));
     let started = Instant::now();
-    let mut runs = 0u32;
-    while started.elapsed() < min || runs < 10 {
+    let mut samples = Vec::new();
+    while started.elapsed() < min || samples.len() < 200 {
+        let call = Instant::now();
         std::hint::black_box(minify_body(
             kind,
             &config,
             std::hint::black_box(text.as_bytes()),
         ));
-        runs += 1;
+        samples.push(call.elapsed());
     }
-    let secs = started.elapsed().as_secs_f64();
-    (out, text.len() as f64 * f64::from(runs) / secs / 1e6)
+    samples.sort_unstable();
+    let p50 = samples[samples.len() / 2].as_secs_f64();
+    (out, text.len() as f64 / p50 / 1e6)
 }
 
 #[test]
