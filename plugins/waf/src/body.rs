@@ -30,6 +30,23 @@ fn field(name: &str, value: &str, encoded: bool) -> Field {
 /// Most JSON nesting followed; deeper values are inspected as raw text.
 const MAX_JSON_DEPTH: usize = 32;
 
+/// The deepest bracket nesting in a JSON text (brackets inside strings count too, which
+/// only errs towards treating a document as text).
+fn nesting(text: &str) -> usize {
+    let (mut depth, mut max) = (0usize, 0usize);
+    for b in text.bytes() {
+        match b {
+            b'{' | b'[' => {
+                depth += 1;
+                max = max.max(depth);
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    max
+}
+
 /// Splits a URL-encoded form (or query string) into encoded (name, value) pairs.
 pub fn urlencoded(text: &str) -> Vec<Field> {
     text.split('&')
@@ -157,6 +174,12 @@ pub fn fields(content_type: Option<&str>, body: &[u8]) -> Vec<Field> {
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let mut out = Vec::new();
     if ct.contains("json") {
+        // Deeply nested documents are inspected as text: parsing them would recurse deeper
+        // than the plugin's small stack allows.
+        if nesting(&text) > MAX_JSON_DEPTH {
+            out.push(field("", &text, false));
+            return out;
+        }
         match serde_json::from_str::<serde_json::Value>(&text) {
             Ok(v) => json_walk(&v, "", 0, &mut out),
             Err(_) => out.push(field("", &text, false)),
@@ -196,6 +219,12 @@ mod tests {
         );
         assert!(m.iter().any(|f| f.filename && f.value == "a.php"));
         assert!(m.iter().any(|f| f.value == "hello"));
+        let deep = format!("{}1{}", "[".repeat(5000), "]".repeat(5000));
+        assert_eq!(
+            fields(Some("application/json"), deep.as_bytes()).len(),
+            1,
+            "inspected as text"
+        );
         let x = fields(Some("application/xml"), br#"<a probe="v1">t</a>"#);
         assert_eq!(
             x.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(),

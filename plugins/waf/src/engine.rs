@@ -386,6 +386,20 @@ mod tests {
         assert!(e.inspect_body(&req("/checkout", "", &ct), body).is_none());
     }
 
+    /// Pathological 64 KiB bodies (repeated tags, dots, comments, calls, quotes) are inspected
+    /// without panicking; their cost shows in this test's run time.
+    #[test]
+    fn pathological_bodies_are_handled() {
+        let ct = headers(&[("content-type", "text/plain")]);
+        let e = engine(r#"{"paranoia":2}"#);
+        for unit in [
+            "<a", "..", "a /*", "abs(", "'", "on", "${", "a*", "é$x)(", "\\", "%25", "&#", "0x",
+        ] {
+            let body = unit.repeat(64 * 1024 / unit.len());
+            let _ = e.inspect_body(&req("/", "", &ct), body.as_bytes());
+        }
+    }
+
     #[test]
     fn json_bodies_and_allowlisted_parameters() {
         let ct = headers(&[("content-type", "application/json")]);

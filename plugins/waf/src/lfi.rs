@@ -175,7 +175,8 @@ fn traversal(s: &str) -> bool {
                 b'/' | b'\\' | b'=' | b' ' | b'"' | b'\'' | b';' | b':' | b'.'
             );
         let mut j = at + 2;
-        while j < b.len() && (b[j] == b';' || b[j] == b' ' || b[j] == b'.') {
+        // A few `;`, spaces or dots may sit between `..` and the separator (`..;/`).
+        while j < b.len() && j < at + 8 && (b[j] == b';' || b[j] == b' ' || b[j] == b'.') {
             j += 1;
         }
         let after_ok = j < b.len() && matches!(b[j], b'/' | b'\\');

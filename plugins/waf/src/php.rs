@@ -195,7 +195,11 @@ fn call_of(s: &str, list: &'static [&'static str]) -> bool {
                     j += 1;
                 }
                 if s[j..].starts_with("/*") {
-                    j = s[j..].find("*/").map_or(b.len(), |e| j + e + 2);
+                    // An unclosed comment hides everything after it: no call can follow.
+                    match s[j..].find("*/") {
+                        Some(e) => j += e + 2,
+                        None => return false,
+                    }
                     continue;
                 }
                 if s[j..].starts_with('#') || s[j..].starts_with("//") {
@@ -317,7 +321,12 @@ fn variable_call(l: &str) -> bool {
             && !matches!(b[i - 1], b'(' | b'[' | b'{')
         {
             let before = &s[..i + 1];
-            let tail = &before[before.len().saturating_sub(40)..];
+            // The last 40 bytes, moved forward to a character boundary.
+            let mut from = before.len().saturating_sub(40);
+            while !before.is_char_boundary(from) {
+                from += 1;
+            }
+            let tail = &before[from..];
             if tail.contains('$')
                 || tail.contains("\".\"")
                 || tail.contains("'.'")
@@ -340,4 +349,15 @@ fn variable_call(l: &str) -> bool {
             b.get(j) == Some(&b'(')
         }
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn multibyte_text_before_a_call_does_not_panic() {
+        let v = Views::of_decoded(format!("{}$x)(1)", "é".repeat(30)));
+        let _ = detect(&v, &Rules::new(2, &[]));
+    }
 }

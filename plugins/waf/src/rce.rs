@@ -375,7 +375,8 @@ fn is_cmd_byte(b: u8) -> bool {
 /// Whether `word` (which may hold `?`/`*` globs) names a command in `list`.
 fn names_command(word: &str, list: &'static [&'static str]) -> bool {
     let word = word.rsplit('/').next().unwrap_or(word);
-    if word.is_empty() {
+    // No command name is longer; this also bounds the glob matcher's work.
+    if word.is_empty() || word.len() > 24 {
         return false;
     }
     if !word.contains(['?', '*', '[']) {
@@ -762,5 +763,16 @@ mod tests {
         ] {
             assert!(!hit(s), "{s}");
         }
+    }
+}
+
+#[cfg(test)]
+mod bounds_tests {
+    use super::*;
+
+    #[test]
+    fn long_glob_words_are_cheap() {
+        let v = Views::of_decoded(format!(";{}b", "a*".repeat(5000)));
+        let _ = detect(&v, &Rules::new(2, &[]));
     }
 }

@@ -639,11 +639,14 @@ fn function_call(l: &str) -> bool {
             }
             if b.get(j) == Some(&b'(') && is_one_of(SQL_FUNCTIONS, word) {
                 // `User(login_name)` is notation, not a call: one bare name in the parentheses.
-                let inner = l[j + 1..].split(')').next().unwrap_or("");
-                let notation = l[j + 1..].contains(')')
+                // Only the next few bytes matter (bounds the work on long values).
+                let after = &l.as_bytes()[j + 1..(j + 65).min(l.len())];
+                let close = after.iter().position(|c| *c == b')');
+                let inner = close.map_or(&after[..0], |e| &after[..e]);
+                let notation = close.is_some()
                     && !inner.is_empty()
-                    && inner.bytes().all(|c| c.is_ascii_alphabetic() || c == b'_')
-                    && inner.contains('_');
+                    && inner.iter().all(|c| c.is_ascii_alphabetic() || *c == b'_')
+                    && inner.contains(&b'_');
                 if !notation {
                     return true;
                 }
