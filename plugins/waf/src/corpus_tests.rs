@@ -1,6 +1,7 @@
 //! Native evaluation of the engine on the WAF corpus in `tests/data/waf-corpus` (CRS
 //! regression cases and libinjection payloads): block rate per category and false-positive
-//! rate, asserted against the targets. `WAF_CORPUS_MISSES=1` prints every miss.
+//! rate, asserted against the targets. `WAF_CORPUS_MISSES=1` prints every miss and false
+//! positive; `WAF_CORPUS_LOC=1` prints the rule and location of every block.
 
 use crate::config::Config;
 use crate::engine::{Engine, RequestParts};
@@ -39,6 +40,16 @@ fn load(file: &str) -> Vec<Record> {
 
 /// The rule id that blocks this record, if any.
 fn verdict(engine: &Engine, r: &Record) -> Option<u32> {
+    let f = verdict_at(engine, r);
+    if std::env::var("WAF_CORPUS_LOC").is_ok() {
+        if let Some((id, loc)) = &f {
+            println!("LOC {} {} {id} {loc}", r.expect_block, r.category);
+        }
+    }
+    f.map(|(id, _)| id)
+}
+
+fn verdict_at(engine: &Engine, r: &Record) -> Option<(u32, String)> {
     let (path, query) = r.uri.split_once('?').unwrap_or((&r.uri, ""));
     let headers: Vec<(String, String)> = r
         .headers
@@ -61,7 +72,7 @@ fn verdict(engine: &Engine, r: &Record) -> Option<u32> {
                 .then(|| engine.inspect_body(&req, r.body.as_bytes()))
                 .flatten()
         })
-        .map(|f| f.rule.id)
+        .map(|f| (f.rule.id, f.location))
 }
 
 #[derive(Default)]

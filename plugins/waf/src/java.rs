@@ -2,11 +2,11 @@
 //! execution, dangerous classes (gadget chains, OGNL / Struts) and serialized objects.
 
 use crate::normalize::Views;
-use crate::patterns::any_in;
+use crate::patterns::{any_in, group};
 use crate::rules::Rules;
 
 /// Class and package names used by exploits and gadget chains (944130).
-static CLASSES: &[&str] = &[
+pub(crate) static CLASSES: &[&str] = &[
     "java.lang.",
     "java.io.",
     "java.net.",
@@ -53,10 +53,16 @@ static CLASSES: &[&str] = &[
     "scriptengine",
 ];
 
+/// Words every runtime / process-execution pattern holds (944100, 944130).
+pub(crate) static RUNTIME_WORDS: &[&str] = &["processbuilder", "processimpl", "runtime"];
+
+/// Markers of a serialized Java object: base64 and hex stream headers (944200).
+pub(crate) static SERIALIZED: &[&str] = &["aced0005", "ro0ab"];
+
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.html.as_str();
-    if rules.on(944150) && l.contains("${") {
+    let l = v.html();
+    if rules.on(944150) && v.bytes.has(b'$') && l.contains("${") {
         // Nested lookups (`${${::-j}ndi:`, `${lower:j}`) are collapsed to their letters.
         let collapsed = collapse_lookups(l);
         if [
@@ -81,7 +87,9 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(944150);
         }
     }
+    let runtime = v.maybe(group::JAVA_RUNTIME);
     if rules.on(944100)
+        && runtime
         && (l.contains("runtime") || l.contains("processbuilder") || l.contains("processimpl"))
         && (l.contains("java.")
             || l.contains(".exec")
@@ -90,42 +98,27 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(944100);
     }
-    // Every class pattern holds one of these fragments; most values hold none.
-    let classy = l.len() >= 4
-        && (l.contains('.')
-            || l.contains('#')
-            || [
-                "transformer",
-                "closure",
-                "factory",
-                "xwork",
-                "ognl",
-                "class",
-                "runtime",
-                "process",
-                "impl",
-                "xstream",
-                "script",
-            ]
-            .iter()
-            .any(|k| l.contains(k)));
-    if rules.on(944130) && classy && any_in(CLASSES, l) {
+    if rules.on(944130) && v.maybe(group::JAVA_CLASSES) && any_in(CLASSES, l) {
         return Some(944130);
     }
     if rules.on(944130)
+        && runtime
         && (l.contains("runtime") || l.contains("processbuilder"))
         && (l.contains("java") || l.contains('.'))
     {
         return Some(944130);
     }
     if rules.on(944200)
+        && (v.maybe(group::JAVA_SERIALIZED) || !v.decoded.is_ascii())
         && (v.decoded.contains("rO0AB")
             || l.contains("aced0005")
-            || v.decoded
-                .as_bytes()
-                .windows(4)
-                .any(|w| w == [0xac, 0xed, 0x00, 0x05])
-            || v.decoded.contains("\u{ac}\u{ed}"))
+            || !v.decoded.is_ascii()
+                && (v
+                    .decoded
+                    .as_bytes()
+                    .windows(4)
+                    .any(|w| w == [0xac, 0xed, 0x00, 0x05])
+                    || v.decoded.contains("\u{ac}\u{ed}")))
     {
         return Some(944200);
     }

@@ -2,11 +2,11 @@
 //! overlong and `0x2e` spellings), well-known OS files, and restricted files in the path.
 
 use crate::normalize::Views;
-use crate::patterns::any_in;
+use crate::patterns::{any_in, group};
 use crate::rules::Rules;
 
 /// Operating-system files and directories attackers read (930120).
-static OS_FILES: &[&str] = &[
+pub(crate) static OS_FILES: &[&str] = &[
     "/etc/passwd",
     "/etc/shadow",
     "/etc/master.passwd",
@@ -204,8 +204,8 @@ fn encoded_traversal(lower: &str) -> bool {
 
 /// Checks a parameter or header value.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.lower.as_str();
-    if !l.bytes().any(|b| matches!(b, b'.' | b'/' | b'\\' | b'%')) {
+    let l = v.lower();
+    if !v.bytes.any(b"./\\%") {
         return None;
     }
     if rules.on(930110) && traversal(l) {
@@ -225,8 +225,13 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(930120);
     }
-    if rules.on(930120) {
-        let slashed = l.replace('\\', "/");
+    // Without a backslash the slashed text is `lower`, where the joined pass looked.
+    if rules.on(930120) && (v.bytes.has(b'\\') || v.maybe(group::OS_FILES)) {
+        let slashed = if l.contains('\\') {
+            std::borrow::Cow::Owned(l.replace('\\', "/"))
+        } else {
+            std::borrow::Cow::Borrowed(l)
+        };
         if any_in(OS_FILES, &slashed) {
             return Some(930120);
         }
@@ -253,6 +258,7 @@ pub fn detect_path(path: &str, rules: &Rules) -> Option<u32> {
         }
     }
     if rules.on(930120)
+        && any_in(OS_FILES, path)
         && OS_FILES
             .iter()
             .any(|f| f.starts_with('/') && f.len() > 6 && path.contains(f))

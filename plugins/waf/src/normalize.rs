@@ -1,6 +1,9 @@
 //! Input normalisation before detection: repeated URL decoding (with `%uXXXX`), HTML entity
 //! decoding, NUL removal and case folding. Every function is bounded by its input's length.
 
+use crate::patterns::groups_in;
+use std::cell::OnceCell;
+
 /// How many rounds of percent-decoding are applied (double/triple encoding).
 const DECODE_ROUNDS: usize = 3;
 
@@ -190,15 +193,77 @@ fn entity_at(rest: &str) -> Option<(char, usize)> {
     Some((ch, used))
 }
 
-/// A value in the forms the detectors look at.
+/// The set of bytes present in a text, for cheap "can this pattern occur at all" gates.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct ByteSet([u64; 4]);
+
+impl ByteSet {
+    /// The bytes of `s`.
+    pub fn of(s: &str) -> ByteSet {
+        let mut set = ByteSet::default();
+        set.add(s);
+        set
+    }
+
+    fn add(&mut self, s: &str) {
+        for b in s.bytes() {
+            self.0[usize::from(b >> 6)] |= 1 << (b & 63);
+        }
+    }
+
+    /// Whether every byte is ASCII.
+    pub fn is_ascii(&self) -> bool {
+        self.0[2] | self.0[3] == 0
+    }
+
+    /// Whether an ASCII uppercase letter occurs.
+    fn any_upper(&self) -> bool {
+        // `A`..=`Z` are bits 1..=26 of the second word.
+        self.0[1] & (0x7ff_fffe) != 0
+    }
+
+    /// Adds the lowercase letter of every uppercase one present.
+    fn add_lower_of_upper(&mut self) {
+        // `a`..=`z` are `A`..=`Z` plus 32: the same word, 32 bits up.
+        self.0[1] |= (self.0[1] & 0x7ff_fffe) << 32;
+    }
+
+    /// Whether byte `b` occurs.
+    pub fn has(&self, b: u8) -> bool {
+        self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
+    }
+
+    /// Whether any of `bytes` occurs.
+    pub fn any(&self, bytes: &[u8]) -> bool {
+        bytes.iter().any(|b| self.has(*b))
+    }
+
+    /// Whether every byte present is one of `allowed` or an ASCII letter or digit.
+    pub fn only_alnum_and(&self, allowed: &[u8]) -> bool {
+        let mut rest = *self;
+        for b in (b'0'..=b'9').chain(b'a'..=b'z').chain(b'A'..=b'Z') {
+            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
+        }
+        for b in allowed {
+            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
+        }
+        rest.0 == [0; 4]
+    }
+}
+
+/// A value in the forms the detectors look at. `lower` and `html` are only stored when
+/// they differ from the form before them (most values have nothing to fold or decode).
 #[derive(Debug, Default)]
 pub struct Views {
     /// URL-decoded (repeatedly), NULs removed, original case.
     pub decoded: String,
-    /// `decoded`, lowercased.
-    pub lower: String,
-    /// `lower` with HTML entities decoded (and decoded again: `&amp;lt;`).
-    pub html: String,
+    lower: Option<String>,
+    html: Option<String>,
+    /// Every byte of `decoded`, `lower` and `html`: a pattern with a byte missing here
+    /// cannot occur in any of them, nor in text derived from them by removing characters.
+    pub bytes: ByteSet,
+    /// Which joined pattern lists occur in `lower` or `html` (computed on first use).
+    groups: OnceCell<u64>,
 }
 
 impl Views {
@@ -207,24 +272,65 @@ impl Views {
         Views::of_decoded(url_decode(raw, plus))
     }
 
+    /// `decoded`, lowercased.
+    pub fn lower(&self) -> &str {
+        self.lower.as_deref().unwrap_or(&self.decoded)
+    }
+
+    /// `lower` with HTML entities decoded (and decoded again: `&amp;lt;`).
+    pub fn html(&self) -> &str {
+        self.html.as_deref().unwrap_or_else(|| self.lower())
+    }
+
+    /// Whether a pattern of one of the joined lists `group` (`patterns::group::*`) may occur
+    /// in `lower` or `html`: when false, searching either for that list finds nothing.
+    pub fn maybe(&self, group: u64) -> bool {
+        let found = self.groups.get_or_init(|| {
+            let mut m = groups_in(self.lower());
+            if let Some(h) = &self.html {
+                m |= groups_in(h);
+            }
+            m
+        });
+        found & group != 0
+    }
+
     /// Views of a value that is already decoded.
     pub fn of_decoded(mut decoded: String) -> Views {
         if decoded.contains('\0') {
             decoded.retain(|c| c != '\0');
         }
-        let lower = decoded.to_lowercase();
-        let html = if lower.contains(['\u{ff1c}', '\u{ff1e}']) || lower.contains("+adw-") {
-            // Full-width angle brackets and UTF-7 (`+ADw-script+AD4-`).
-            lower
-                .replace('\u{ff1c}', "<")
-                .replace('\u{ff1e}', ">")
-                .replace("+adw-", "<")
-                .replace("+ad4-", ">")
+        let mut bytes = ByteSet::of(&decoded);
+        let ascii = bytes.is_ascii();
+        let lower = if ascii {
+            bytes.any_upper().then(|| {
+                bytes.add_lower_of_upper();
+                decoded.to_ascii_lowercase()
+            })
         } else {
-            lower.clone()
+            let l = Some(decoded.to_lowercase()).filter(|l| *l != decoded);
+            if let Some(l) = &l {
+                bytes.add(l);
+            }
+            l
         };
-        let html = if html.contains('&') {
-            let once = html_decode(&html);
+        let l = lower.as_deref().unwrap_or(&decoded);
+        let folded = if !ascii && l.contains(['\u{ff1c}', '\u{ff1e}'])
+            || bytes.has(b'+') && l.contains("+adw-")
+        {
+            // Full-width angle brackets and UTF-7 (`+ADw-script+AD4-`).
+            Some(
+                l.replace('\u{ff1c}', "<")
+                    .replace('\u{ff1e}', ">")
+                    .replace("+adw-", "<")
+                    .replace("+ad4-", ">"),
+            )
+        } else {
+            None
+        };
+        let h = folded.as_deref().unwrap_or(l);
+        let html = if bytes.has(b'&') {
+            let once = html_decode(h);
             let twice = if once.contains('&') {
                 html_decode(&once)
             } else {
@@ -237,14 +343,19 @@ impl Views {
                 twice
             };
             v.retain(|c| c != '\0');
-            v.to_lowercase()
+            Some(v.to_lowercase()).filter(|v| v != l)
         } else {
-            html
+            folded
         };
+        if let Some(h) = &html {
+            bytes.add(h);
+        }
         Views {
             decoded,
             lower,
             html,
+            bytes,
+            groups: OnceCell::new(),
         }
     }
 }
@@ -264,12 +375,28 @@ mod tests {
     }
 
     #[test]
+    fn byte_sets_cover_every_view() {
+        let v = Views::of_decoded("AbC &lt;x".into());
+        assert_eq!(v.lower(), "abc &lt;x");
+        assert_eq!(v.html(), "abc <x");
+        for b in b"AbCabc &lt;x<" {
+            assert!(v.bytes.has(*b), "{}", *b as char);
+        }
+        assert!(!v.bytes.has(b'>'));
+        assert!(v.bytes.is_ascii());
+        let plain = Views::of_decoded("plain".into());
+        assert_eq!((plain.lower(), plain.html()), ("plain", "plain"));
+        assert!(plain.bytes.only_alnum_and(b""));
+        assert!(!Views::of_decoded("é".into()).bytes.is_ascii());
+    }
+
+    #[test]
     fn decodes_entities() {
         assert_eq!(
             html_decode("&lt;a&#62;&#x3C;&#00;&colon;&bogus;"),
             "<a><\0:&bogus;"
         );
         let v = Views::of_decoded("JaVa&#x09;Script&colon;".into());
-        assert_eq!(v.html, "java\tscript:");
+        assert_eq!(v.html(), "java\tscript:");
     }
 }

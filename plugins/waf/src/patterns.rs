@@ -1,6 +1,8 @@
 //! Multi-pattern matching for the detectors' literal lists: each list is compiled once into
 //! an Aho-Corasick automaton, so a value is scanned in one pass per list instead of once per
-//! pattern; exact-word lists are kept sorted and binary-searched.
+//! pattern; exact-word lists are kept sorted and binary-searched. The lists detectors consult
+//! on most values are also joined into one automaton (`groups_in`): one pass over a value
+//! tells which lists can match at all, so the per-list passes run only where they may hit.
 
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::cell::RefCell;
@@ -43,6 +45,73 @@ pub fn any_in(list: &'static [&'static str], hay: &str) -> bool {
     })
 }
 
+/// Lists joined in the combined automaton, one bit each (`Views::maybe`).
+pub mod group {
+    pub const JAVA_CLASSES: u64 = 1 << 0;
+    pub const JAVA_RUNTIME: u64 = 1 << 1;
+    pub const NODE_INJECTION: u64 = 1 << 2;
+    pub const SQL_CATALOGS: u64 = 1 << 3;
+    pub const SQL_NAMES: u64 = 1 << 4;
+    pub const PHP_WRAPPERS: u64 = 1 << 5;
+    pub const OS_FILES: u64 = 1 << 6;
+    pub const XSS_HANDLERS: u64 = 1 << 7;
+    pub const GENERIC_WORDS: u64 = 1 << 8;
+    pub const JAVA_SERIALIZED: u64 = 1 << 9;
+}
+
+/// The joined lists and their bits.
+fn group_lists() -> [(&'static [&'static str], u64); 10] {
+    [
+        (crate::java::CLASSES, group::JAVA_CLASSES),
+        (crate::java::RUNTIME_WORDS, group::JAVA_RUNTIME),
+        (crate::generic::NODE_INJECTION, group::NODE_INJECTION),
+        (crate::sqli::CATALOGS, group::SQL_CATALOGS),
+        (crate::sqli::SQL_NAMES, group::SQL_NAMES),
+        (crate::php::WRAPPERS, group::PHP_WRAPPERS),
+        (crate::lfi::OS_FILES, group::OS_FILES),
+        (crate::xss::HANDLER_PREFIXES, group::XSS_HANDLERS),
+        (crate::generic::ANCHORS, group::GENERIC_WORDS),
+        (crate::java::SERIALIZED, group::JAVA_SERIALIZED),
+    ]
+}
+
+/// The combined automaton and, per pattern, the bit of its list.
+struct Combined {
+    ac: Option<AhoCorasick>,
+    bits: Vec<u64>,
+}
+
+fn combined() -> Combined {
+    let mut patterns = Vec::new();
+    let mut bits = Vec::new();
+    for (list, bit) in group_lists() {
+        for p in list {
+            patterns.push(*p);
+            bits.push(bit);
+        }
+    }
+    let ac = AhoCorasick::builder()
+        .kind(Some(AhoCorasickKind::ContiguousNFA))
+        .build(&patterns)
+        .ok();
+    Combined { ac, bits }
+}
+
+thread_local! {
+    static COMBINED: Combined = combined();
+}
+
+/// The bits (`group::*`) of the joined lists with a pattern in `hay`, in one pass. When the
+/// automaton could not be built every bit is set, so callers fall back to their own search.
+pub fn groups_in(hay: &str) -> u64 {
+    COMBINED.with(|c| match &c.ac {
+        Some(ac) => ac.find_overlapping_iter(hay).fold(0, |m, hit| {
+            m | c.bits.get(hit.pattern().as_usize()).copied().unwrap_or(0)
+        }),
+        None => u64::MAX,
+    })
+}
+
 /// Whether `word` is exactly one of `list`, which must be sorted (the lists are kept sorted;
 /// `lists_are_sorted` in each module's tests checks it).
 pub fn is_one_of(list: &'static [&'static str], word: &str) -> bool {
@@ -77,6 +146,26 @@ mod tests {
         ];
         for list in lists {
             assert!(list.windows(2).all(|w| w[0] < w[1]), "{list:?}");
+        }
+    }
+
+    /// The combined pass finds exactly the lists `any_in` finds.
+    #[test]
+    fn groups_agree_with_each_list() {
+        for hay in [
+            "java.lang.runtime",
+            "x onload=1",
+            "/etc/passwd",
+            "information_schema",
+            "php://filter",
+            "require('child_process')",
+            "plain words",
+            "ro0ab",
+        ] {
+            let m = groups_in(hay);
+            for (list, bit) in group_lists() {
+                assert_eq!(m & bit != 0, any_in(list, hay), "{hay} {list:?}");
+            }
         }
     }
 

@@ -2,7 +2,7 @@
 //! directives, high-risk function names and (variable) function calls.
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, is_one_of};
+use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
 
 /// Functions that run code, commands or open files/sockets.
@@ -112,7 +112,7 @@ pub(crate) static FUNCTIONS: &[&str] = &[
 ];
 
 /// PHP stream wrappers.
-static WRAPPERS: &[&str] = &[
+pub(crate) static WRAPPERS: &[&str] = &[
     "php://",
     "phar://",
     "zip://",
@@ -181,6 +181,8 @@ pub fn php_filename(name: &str) -> bool {
 /// A function name from `list` followed (after spaces / comments) by `(`.
 fn call_of(s: &str, list: &'static [&'static str]) -> bool {
     let b = s.as_bytes();
+    // A call needs a `)` somewhere after its `(`.
+    let last_close = s.rfind(')');
     let mut i = 0;
     while i < b.len() {
         if b[i].is_ascii_alphabetic() || b[i] == b'_' {
@@ -208,9 +210,8 @@ fn call_of(s: &str, list: &'static [&'static str]) -> bool {
                 }
                 break;
             }
-            let closed = s[j..].contains(')');
             if b.get(j) == Some(&b'(')
-                && closed
+                && last_close.is_some_and(|c| c > j)
                 && (is_one_of(list, word) || list.iter().any(|f| f.len() > 6 && word.ends_with(f)))
             {
                 return true;
@@ -224,8 +225,10 @@ fn call_of(s: &str, list: &'static [&'static str]) -> bool {
 
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.lower.as_str();
+    let l = v.lower();
+    let has = |b: u8| v.bytes.has(b);
     if rules.on(933100)
+        && v.bytes.any(b"<[")
         && (l.contains("<?php")
             || l.contains("<?=")
             || l.contains("<? ")
@@ -238,11 +241,13 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(933100);
     }
-    if rules.on(933140) && any_in(WRAPPERS, l) {
+    // Every wrapper is `name://`; serialized objects hold `:` too.
+    let colon = has(b':');
+    if rules.on(933140) && colon && v.maybe(group::PHP_WRAPPERS) && any_in(WRAPPERS, l) {
         return Some(933140);
     }
     if rules.on(933130)
-        && l.contains('$')
+        && has(b'$')
         && [
             "$_get",
             "$_post",
@@ -261,10 +266,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(933130);
     }
-    if rules.on(933170) && serialized(l) {
+    if rules.on(933170) && colon && serialized(l) {
         return Some(933170);
     }
-    if rules.on(933120) {
+    if rules.on(933120) && has(b'=') {
         let t = l.trim();
         if let Some((k, _)) = t.split_once('=') {
             let k = k.trim();
@@ -279,16 +284,16 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             }
         }
     }
-    if l.contains('(') {
+    if has(b'(') {
         if rules.on(933160) && call_of(l, FUNCTIONS) {
             return Some(933160);
         }
         if rules.on(933200) && variable_call(l) {
             return Some(933200);
         }
-    }
-    if rules.on(933150) && l.contains("()") && call_of(l, FUNCTIONS) {
-        return Some(933150);
+        if rules.on(933150) && l.contains("()") && call_of(l, FUNCTIONS) {
+            return Some(933150);
+        }
     }
     None
 }

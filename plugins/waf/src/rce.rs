@@ -6,6 +6,8 @@ use crate::normalize::Views;
 use crate::patterns::{any_in, is_one_of};
 use crate::rules::Rules;
 use std::borrow::Cow;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, DefaultHasher};
 
 /// Unix commands that are not everyday words: after a separator they need nothing else.
 pub(crate) static UNIX_COMMANDS: &[&str] = &[
@@ -372,6 +374,61 @@ fn is_cmd_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'?' | b'*' | b'[' | b']')
 }
 
+const STRONG: u8 = 1;
+const WEAK: u8 = 2;
+const WINDOWS: u8 = 4;
+const PREFIX: u8 = 8;
+
+/// Every command name with the lists it is in (`STRONG`, `WEAK`, `WINDOWS`, `PREFIX`): one
+/// hash lookup per word instead of a binary search in each list.
+fn command_table() -> HashMap<&'static str, u8, BuildHasherDefault<DefaultHasher>> {
+    let mut t = HashMap::default();
+    for (list, flag) in [
+        (UNIX_COMMANDS, STRONG),
+        (WORD_COMMANDS, WEAK),
+        (WINDOWS_COMMANDS, WINDOWS),
+        (PREFIXES, PREFIX),
+    ] {
+        for c in list {
+            *t.entry(*c).or_insert(0) |= flag;
+        }
+    }
+    t
+}
+
+thread_local! {
+    static COMMANDS: HashMap<&'static str, u8, BuildHasherDefault<DefaultHasher>> = command_table();
+}
+
+/// The lists (`STRONG | WEAK | WINDOWS`) naming `word`, which may be a path or hold globs;
+/// `PREFIX` when the word itself is a command prefix.
+fn command_kind(word: &str) -> u8 {
+    let name = word.rsplit('/').next().unwrap_or(word);
+    if name.is_empty() || name.len() > 24 {
+        return 0;
+    }
+    if !name.contains(['?', '*', '[']) {
+        if name.len() > 20 {
+            return 0;
+        }
+        let kind = COMMANDS.with(|t| t.get(name).copied().unwrap_or(0));
+        // Prefixes have no `/`: a path is never one.
+        return if name.len() == word.len() {
+            kind
+        } else {
+            kind & !PREFIX
+        };
+    }
+    [
+        (UNIX_COMMANDS, STRONG),
+        (WORD_COMMANDS, WEAK),
+        (WINDOWS_COMMANDS, WINDOWS),
+    ]
+    .iter()
+    .filter(|(list, _)| names_command(name, list))
+    .fold(0, |kind, (_, flag)| kind | flag)
+}
+
 /// Whether `word` (which may hold `?`/`*` globs) names a command in `list`.
 fn names_command(word: &str, list: &'static [&'static str]) -> bool {
     let word = word.rsplit('/').next().unwrap_or(word);
@@ -517,12 +574,7 @@ fn arguments_follow(rest: &str) -> bool {
 /// Unix or Windows commands in a value: after a strong separator (`|`, `` ` ``, `$(`, `&&`,
 /// `{`) any command; after `;`, `&` or a line break an unambiguous command, or a word-like one
 /// with arguments; at the start of the value, any command with arguments.
-fn command_in(
-    s: &str,
-    strong: &'static [&'static str],
-    weak: &'static [&'static str],
-    windows: &'static [&'static str],
-) -> Option<u32> {
+fn command_in(s: &str) -> Option<u32> {
     let b = s.as_bytes();
     let mut i = 0;
     // 0: inside text; b'^': start of value; other: the separator seen.
@@ -537,10 +589,11 @@ fn command_in(
             if sep != 0 {
                 let word = &s[start..i];
                 let rest = &s[i..];
-                let is_strong = names_command(word, strong);
-                let is_windows = !is_strong && names_command(word, windows);
-                let is_weak = is_windows || (!is_strong && names_command(word, weak));
-                let is_prefix = is_one_of(PREFIXES, word);
+                let kind = command_kind(word);
+                let is_strong = kind & STRONG != 0;
+                let is_windows = !is_strong && kind & WINDOWS != 0;
+                let is_weak = is_windows || (!is_strong && kind & WEAK != 0);
+                let is_prefix = kind & PREFIX != 0;
                 if !(is_strong || is_weak || is_prefix) {
                     sep = 0;
                     continue;
@@ -643,20 +696,22 @@ fn mail_injection(s: &str) -> bool {
     })
 }
 
-/// Checks one value; returns the id of the first rule that fires.
+/// Checks one value; returns the id of the first rule that fires. Each rule is skipped when
+/// a byte that all its patterns need is absent (`v.bytes` covers every derived form: the
+/// unevaded text only removes characters or turns `$IFS` into a space).
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.lower.as_str();
+    let l = v.lower();
+    let has = |b: u8| v.bytes.has(b);
     if l.len() < 2 {
         return None;
     }
     if rules.on(932170)
+        && has(b'(')
         && (l.contains("() {") || l.contains("(){") || l.contains("() {") || l.contains(":(){"))
     {
         return Some(932170);
     }
-    let evasive = l
-        .bytes()
-        .any(|b| matches!(b, b'\\' | b'^' | b'\'' | b'"' | b'$' | b'`' | b'['));
+    let evasive = v.bytes.any(b"\\^'\"$`[");
     let u: Cow<str> = if evasive {
         Cow::Owned(unevade(l))
     } else {
@@ -664,35 +719,41 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     };
     let u = u.as_ref();
     // `${}` alone is an empty expansion, not an expression.
-    let raw: Cow<str> = if l.contains("${}") {
+    let raw: Cow<str> = if has(b'$') && l.contains("${}") {
         Cow::Owned(l.replace("${}", ""))
     } else {
         Cow::Borrowed(l)
     };
-    if rules.on(932130) && (any_in(SHELL_EXPRESSIONS, u) || any_in(SHELL_EXPRESSIONS, &raw)) {
+    // Every shell expression holds one of `$ < > / | ;`; every shell path a `/`.
+    if rules.on(932130)
+        && v.bytes.any(b"$<>/|;")
+        && (any_in(SHELL_EXPRESSIONS, u) || any_in(SHELL_EXPRESSIONS, &raw))
+    {
         return Some(932130);
     }
-    if rules.on(932130) && wildcard_path(u) {
+    let slash = has(b'/');
+    if rules.on(932130) && slash && v.bytes.any(b"?*") && wildcard_path(u) {
         return Some(932130);
     }
-    if rules.on(932160) && (any_in(SHELL_PATHS, u) || bin_path(u)) {
+    if rules.on(932160) && slash && (any_in(SHELL_PATHS, u) || bin_path(u)) {
         return Some(932160);
     }
     if rules.on(932100)
-        && (alias(u) || sqlite_dot_command(u) || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
+        && (has(b'=') && alias(u)
+            || v.bytes.any(b";\n") && sqlite_dot_command(u)
+            || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
     {
         return Some(932100);
     }
-    if let Some(id) = command_in(u, UNIX_COMMANDS, WORD_COMMANDS, WINDOWS_COMMANDS) {
+    if let Some(id) = command_in(u) {
         if rules.on(id) {
             return Some(id);
         }
     }
     if rules.on(932110)
-        && (u.contains("%systemroot%")
-            || u.contains("%comspec%")
+        && (has(b'%') && (u.contains("%systemroot%") || u.contains("%comspec%"))
             || (u.contains("for /") || u.contains("for %")) && u.contains(" in ")
-            || u.contains(" do ") && u.contains('%')
+            || has(b'%') && u.contains(" do ")
             || (u.starts_with("if ") || u.starts_with("if/"))
                 && [
                     " gtr ",
@@ -713,17 +774,17 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932200) {
         // Brace expansion `{ls,-la}`, tilde expansion `~+`, history `!-1`.
-        if (u.contains("{,") || u.contains(",}")) && u.contains('{')
+        if has(b'{') && (u.contains("{,") || u.contains(",}"))
             || u.starts_with("~+")
             || u.starts_with("~-")
             || u.starts_with("~0")
-            || u.contains("!-1")
-            || u.contains("=$") && u.contains(';')
+            || has(b'!') && u.contains("!-1")
+            || has(b'$') && u.contains("=$") && u.contains(';')
         {
             return Some(932200);
         }
     }
-    if rules.on(932100) && l.contains(['\n', '\r']) && mail_injection(l) {
+    if rules.on(932100) && v.bytes.any(b"\n\r") && mail_injection(l) {
         return Some(932100);
     }
     None

@@ -3,7 +3,7 @@
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, is_one_of};
+use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
 
@@ -740,7 +740,7 @@ fn has_word(l: &str, w: &str) -> bool {
 }
 
 /// Database driver, type and system names matched as whole words (942140).
-static SQL_NAMES: &[&str] = &[
+pub(crate) static SQL_NAMES: &[&str] = &[
     "tempdb",
     "msdb",
     "schema_name",
@@ -761,7 +761,7 @@ static SQL_NAMES: &[&str] = &[
 ];
 
 /// Database catalog and system object names (942140).
-static CATALOGS: &[&str] = &[
+pub(crate) static CATALOGS: &[&str] = &[
     "information_schema",
     "mysql.user",
     "mysql.db",
@@ -944,8 +944,9 @@ fn comment_sequence(l: &str) -> bool {
 
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let l = v.lower.as_str();
-    if rules.on(942290) && l.contains('$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, l.trim())) {
+    let l = v.lower();
+    if rules.on(942290) && v.bytes.has(b'$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, l.trim()))
+    {
         return Some(942290);
     }
     let plain = l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
@@ -972,8 +973,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return None;
     }
     if rules.on(942140)
-        && (any_in(CATALOGS, l)
-            || (any_in(SQL_NAMES, l) && SQL_NAMES.iter().any(|w| has_word(l, w))))
+        && (v.maybe(group::SQL_CATALOGS) && any_in(CATALOGS, l)
+            || (v.maybe(group::SQL_NAMES) && SQL_NAMES.iter().any(|w| has_word(l, w))))
     {
         return Some(942140);
     }

@@ -3,7 +3,7 @@
 //! call a sink (`';alert(1)//`).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, is_one_of};
+use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
 
 /// Tags that run or load active content by themselves.
@@ -184,7 +184,7 @@ static SINKS: &[&str] = &[
 ];
 
 /// Common event-handler name beginnings, for handlers outside a tag.
-static HANDLER_PREFIXES: &[&str] = &[
+pub(crate) static HANDLER_PREFIXES: &[&str] = &[
     "onload",
     "onerror",
     "onmouse",
@@ -368,11 +368,11 @@ fn tags(s: &str) -> Option<u32> {
     None
 }
 
-/// A quote / bracket break-out followed by a sink call: `";alert(1)//`, `'-alert(1)-'`.
-fn js_breakout(s: &str) -> bool {
-    let sq = squeeze(s);
+/// A quote / bracket break-out followed by a sink call: `";alert(1)//`, `'-alert(1)-'`;
+/// `sq` is the value squeezed.
+fn js_breakout(sq: &str) -> bool {
     // One pass to see whether any sink occurs before locating each.
-    if !any_in(SINKS, &sq) {
+    if !any_in(SINKS, sq) {
         return false;
     }
     SINKS.iter().any(|k| {
@@ -388,37 +388,47 @@ fn js_breakout(s: &str) -> bool {
     })
 }
 
-/// Checks one value; returns the id of the first rule that fires.
+/// Checks one value; returns the id of the first rule that fires. Rules are skipped when a
+/// byte that all their patterns need is absent from the value.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
-    let h = v.html.as_str();
-    if !h
-        .bytes()
-        .any(|b| matches!(b, b'<' | b':' | b'(' | b'=' | b'`' | b'.' | b'['))
-    {
+    let h = v.html();
+    if !v.bytes.any(b"<:(=`.[") {
         return None;
     }
-    if h.contains('<') {
+    if v.bytes.has(b'<') {
         if let Some(id) = tags(h) {
             if rules.on(id) {
                 return Some(id);
             }
         }
     }
-    if rules.on(941120) && h.contains('=') && event_handler(h) && any_in(HANDLER_PREFIXES, h) {
+    if rules.on(941120)
+        && v.bytes.has(b'=')
+        && v.maybe(group::XSS_HANDLERS)
+        && event_handler(h)
+        && any_in(HANDLER_PREFIXES, h)
+    {
         return Some(941120);
     }
-    if rules.on(941130) {
-        let sq = squeeze(h);
-        if ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
+    // Every script URI below holds `:`, `(` or `-`; every sink `(`, `` ` ``, `[`, `=`, `.` or
+    // is `msgbox`.
+    let uri_bytes = v.bytes.any(b":(-");
+    let sink_bytes = v.bytes.any(b"(`[=.") || h.contains("msgbox");
+    if !uri_bytes && !sink_bytes && !v.bytes.has(b'!') {
+        return None;
+    }
+    let sq = squeeze(h);
+    if rules.on(941130)
+        && uri_bytes
+        && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
             || sq.contains("-moz-binding")
             || sq.contains("behavior:url")
             || (sq.contains("style=") && sq.contains("expression("))
-            || sq.contains("url(javascript")
-        {
-            return Some(941130);
-        }
+            || sq.contains("url(javascript"))
+    {
+        return Some(941130);
     }
-    if rules.on(941180) && (js_breakout(h) || h.matches("![]").count() >= 2) {
+    if rules.on(941180) && (sink_bytes && js_breakout(&sq) || h.matches("![]").count() >= 2) {
         return Some(941180);
     }
     None
