@@ -4,6 +4,7 @@
 //! on most values are also joined into one automaton (`groups_in`): one pass over a value
 //! tells which lists can match at all, so the per-list passes run only where they may hit.
 
+use crate::normalize::ByteSet;
 use aho_corasick::{AhoCorasick, AhoCorasickKind};
 use std::cell::RefCell;
 
@@ -29,9 +30,9 @@ pub fn any_in(list: &'static [&'static str], hay: &str) -> bool {
             Some(p) => p,
             None => {
                 // Building can only fail for huge pattern sets; fall back to plain search.
-                // A contiguous NFA builds in microseconds and searches nearly as fast as a DFA.
+                // The lists are small: their DFAs build in microseconds and search fastest.
                 let ac = AhoCorasick::builder()
-                    .kind(Some(AhoCorasickKind::ContiguousNFA))
+                    .kind(Some(AhoCorasickKind::DFA))
                     .build(list)
                     .ok();
                 c.automata.push((k, ac));
@@ -57,10 +58,12 @@ pub mod group {
     pub const XSS_HANDLERS: u64 = 1 << 7;
     pub const GENERIC_WORDS: u64 = 1 << 8;
     pub const JAVA_SERIALIZED: u64 = 1 << 9;
+    pub const SHELL_EXPRESSIONS: u64 = 1 << 10;
+    pub const SHELL_PATHS: u64 = 1 << 11;
 }
 
 /// The joined lists and their bits.
-fn group_lists() -> [(&'static [&'static str], u64); 10] {
+fn group_lists() -> [(&'static [&'static str], u64); 12] {
     [
         (crate::java::CLASSES, group::JAVA_CLASSES),
         (crate::java::RUNTIME_WORDS, group::JAVA_RUNTIME),
@@ -72,44 +75,80 @@ fn group_lists() -> [(&'static [&'static str], u64); 10] {
         (crate::xss::HANDLER_PREFIXES, group::XSS_HANDLERS),
         (crate::generic::ANCHORS, group::GENERIC_WORDS),
         (crate::java::SERIALIZED, group::JAVA_SERIALIZED),
+        (crate::rce::SHELL_EXPRESSIONS, group::SHELL_EXPRESSIONS),
+        (crate::rce::SHELL_PATHS, group::SHELL_PATHS),
     ]
 }
 
-/// The combined automaton and, per pattern, the bit of its list.
-struct Combined {
+/// A joined automaton and, per pattern, the bit of its list.
+struct Joined {
     ac: Option<AhoCorasick>,
     bits: Vec<u64>,
 }
 
-fn combined() -> Combined {
-    let mut patterns = Vec::new();
-    let mut bits = Vec::new();
-    for (list, bit) in group_lists() {
-        for p in list {
-            patterns.push(*p);
-            bits.push(bit);
+impl Joined {
+    fn new(lists: &[(&'static [&'static str], u64)]) -> Joined {
+        let mut patterns = Vec::new();
+        let mut bits = Vec::new();
+        for (list, bit) in lists {
+            for p in *list {
+                patterns.push(*p);
+                bits.push(*bit);
+            }
+        }
+        // A DFA: these automata run on every value, so search speed beats build time.
+        let ac = AhoCorasick::builder()
+            .kind(Some(AhoCorasickKind::DFA))
+            .build(&patterns)
+            .ok();
+        Joined { ac, bits }
+    }
+
+    /// The bits of the lists with a pattern in `hay`; every bit when there is no automaton.
+    fn hits(&self, hay: &str) -> u64 {
+        match &self.ac {
+            Some(ac) => ac.find_overlapping_iter(hay).fold(0, |m, hit| {
+                m | self
+                    .bits
+                    .get(hit.pattern().as_usize())
+                    .copied()
+                    .unwrap_or(0)
+            }),
+            None => u64::MAX,
         }
     }
-    let ac = AhoCorasick::builder()
-        .kind(Some(AhoCorasickKind::ContiguousNFA))
-        .build(&patterns)
-        .ok();
-    Combined { ac, bits }
+}
+
+/// Bits of the squeezed-SQL lists (`squeezed_sql_in`).
+pub mod sql_group {
+    pub const TIME_FUNCS: u64 = 1 << 0;
+    pub const MSSQL: u64 = 1 << 1;
 }
 
 thread_local! {
-    static COMBINED: Combined = combined();
+    static COMBINED: Joined = Joined::new(&group_lists());
+    static SQUEEZED_SQL: Joined = Joined::new(&[
+        (crate::sqli::TIME_FUNCS, sql_group::TIME_FUNCS),
+        (crate::sqli::MSSQL, sql_group::MSSQL),
+    ]);
 }
 
 /// The bits (`group::*`) of the joined lists with a pattern in `hay`, in one pass. When the
 /// automaton could not be built every bit is set, so callers fall back to their own search.
 pub fn groups_in(hay: &str) -> u64 {
-    COMBINED.with(|c| match &c.ac {
-        Some(ac) => ac.find_overlapping_iter(hay).fold(0, |m, hit| {
-            m | c.bits.get(hit.pattern().as_usize()).copied().unwrap_or(0)
-        }),
-        None => u64::MAX,
-    })
+    COMBINED.with(|c| c.hits(hay))
+}
+
+/// The bits (`sql_group::*`) of the time-function and MSSQL lists found in a squeezed value,
+/// in one pass.
+pub fn squeezed_sql_in(hay: &str) -> u64 {
+    SQUEEZED_SQL.with(|c| c.hits(hay))
+}
+
+/// Whether some pattern of `list` has all its bytes in `bytes`: when not, no pattern can occur
+/// in a text with those bytes (or in one derived from it by removing characters).
+pub fn may_hold(list: &[&str], bytes: &ByteSet) -> bool {
+    list.iter().any(|p| p.bytes().all(|b| bytes.has(b)))
 }
 
 /// Whether `word` is exactly one of `list`, which must be sorted (the lists are kept sorted;
@@ -161,11 +200,20 @@ mod tests {
             "require('child_process')",
             "plain words",
             "ro0ab",
+            ";sleep(5)",
+            "execmaster..xp_cmdshell",
+            "$(id)|/bin/sh",
         ] {
             let m = groups_in(hay);
             for (list, bit) in group_lists() {
                 assert_eq!(m & bit != 0, any_in(list, hay), "{hay} {list:?}");
             }
+            let q = squeezed_sql_in(hay);
+            assert_eq!(
+                q & sql_group::TIME_FUNCS != 0,
+                any_in(crate::sqli::TIME_FUNCS, hay)
+            );
+            assert_eq!(q & sql_group::MSSQL != 0, any_in(crate::sqli::MSSQL, hay));
         }
     }
 

@@ -3,7 +3,7 @@
 //! command interpreters, and mail/IMAP protocol injection.
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, is_one_of};
+use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
 use std::borrow::Cow;
 use std::collections::HashMap;
@@ -275,7 +275,7 @@ pub(crate) static WINDOWS_COMMANDS: &[&str] = &[
 ];
 
 /// Fragments that are shell syntax on their own (932130).
-static SHELL_EXPRESSIONS: &[&str] = &[
+pub(crate) static SHELL_EXPRESSIONS: &[&str] = &[
     "$(",
     "${",
     "<(",
@@ -300,7 +300,7 @@ static SHELL_EXPRESSIONS: &[&str] = &[
 ];
 
 /// Shell and binary directories (932160).
-static SHELL_PATHS: &[&str] = &[
+pub(crate) static SHELL_PATHS: &[&str] = &[
     "/bin/busybox",
     "/usr/bin/",
     "/bin/",
@@ -724,10 +724,13 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     } else {
         Cow::Borrowed(l)
     };
-    // Every shell expression holds one of `$ < > / | ;`; every shell path a `/`.
+    // Every shell expression holds one of `$ < > / | ;`; every shell path a `/`. Without
+    // evasions `u` and `raw` are `lower`, where the joined pass already looked.
+    let plain = !evasive && matches!(raw, Cow::Borrowed(_));
     if rules.on(932130)
         && v.bytes.any(b"$<>/|;")
-        && (any_in(SHELL_EXPRESSIONS, u) || any_in(SHELL_EXPRESSIONS, &raw))
+        && (!plain || v.maybe(group::SHELL_EXPRESSIONS))
+        && (any_in(SHELL_EXPRESSIONS, u) || !plain && any_in(SHELL_EXPRESSIONS, &raw))
     {
         return Some(932130);
     }
@@ -735,7 +738,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(932130) && slash && v.bytes.any(b"?*") && wildcard_path(u) {
         return Some(932130);
     }
-    if rules.on(932160) && slash && (any_in(SHELL_PATHS, u) || bin_path(u)) {
+    if rules.on(932160)
+        && slash
+        && ((!plain || v.maybe(group::SHELL_PATHS)) && any_in(SHELL_PATHS, u) || bin_path(u))
+    {
         return Some(932160);
     }
     if rules.on(932100)

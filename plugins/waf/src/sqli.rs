@@ -3,7 +3,7 @@
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, group, is_one_of};
+use crate::patterns::{any_in, group, is_one_of, may_hold, sql_group, squeezed_sql_in};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
 
@@ -579,14 +579,15 @@ fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// The tokenizer rule (942100) over every reading of the value.
-fn tokenizer_hit(v: &str) -> bool {
+/// The tokenizer rule (942100) over every reading of the value; `prose` is `prose(v)` when
+/// the caller knows it already.
+fn tokenizer_hit(v: &str, prose_known: Option<bool>) -> bool {
     if !worth_tokenizing(v) {
         return false;
     }
     let v = fold_quotes(v);
     let v = v.as_ref();
-    let prose = prose(v);
+    let prose = prose_known.unwrap_or_else(|| prose(v));
     // `'x'!='y`: a closed string compared with one the host query's quote closes.
     let bare = tokenize(v, Context::Bare).unwrap_or_default();
     let n = bare.toks.len();
@@ -661,6 +662,57 @@ fn function_call(l: &str) -> bool {
 /// A value made only of SQL operators, operator keywords, numbers and parentheses
 /// (`<=>`, `IS NULL`, `in (0,1)`, `42 like 42`).
 fn operators_only(v: &str) -> bool {
+    // Cheap reject before tokenizing: every letter run must be an operator keyword, and
+    // quotes, variables, comments and identifiers' `_` make other tokens.
+    // Comments hide text from the tokenizer: only values without them are prechecked.
+    let b = v.as_bytes();
+    let mut i = if v.contains(['#', '*', '-']) {
+        b.len()
+    } else {
+        0
+    };
+    while i < b.len() {
+        if b[i].is_ascii_alphabetic() {
+            let start = i;
+            while i < b.len() && b[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            // Letters glued to digits (`1e5`, `0x1f`) are the tokenizer's to judge.
+            let in_number = start > 0 && (b[start - 1].is_ascii_digit() || b[start - 1] == b'.');
+            if !in_number
+                && !matches!(
+                    &v[start..i],
+                    "and"
+                        | "or"
+                        | "xor"
+                        | "not"
+                        | "like"
+                        | "rlike"
+                        | "regexp"
+                        | "sounds"
+                        | "glob"
+                        | "ilike"
+                        | "similar"
+                        | "is"
+                        | "in"
+                        | "between"
+                        | "null"
+                        | "true"
+                        | "false"
+                        | "unknown"
+                        | "notnull"
+                        | "isnull"
+                )
+            {
+                return false;
+            }
+            continue;
+        }
+        if matches!(b[i], b'\'' | b'"' | b'`' | b'@' | b';' | b'_' | b'$') {
+            return false;
+        }
+        i += 1;
+    }
     let Some(t) = tokenize(v, Context::Bare) else {
         return false;
     };
@@ -790,7 +842,7 @@ pub(crate) static CATALOGS: &[&str] = &[
 ];
 
 /// Time-based probes (942160).
-static TIME_FUNCS: &[&str] = &[
+pub(crate) static TIME_FUNCS: &[&str] = &[
     "sleep(",
     "benchmark(",
     "pg_sleep",
@@ -801,7 +853,7 @@ static TIME_FUNCS: &[&str] = &[
 ];
 
 /// MSSQL code execution and procedures (942190).
-static MSSQL: &[&str] = &[
+pub(crate) static MSSQL: &[&str] = &[
     "xp_cmdshell",
     "sp_execute",
     "sp_executesql",
@@ -960,7 +1012,11 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, l.trim()) {
         return Some(942220);
     }
-    if rules.on(942100) && tokenizer_hit(&v.decoded) {
+    // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
+    // same on both forms, so it is computed once.
+    let ascii = v.bytes.is_ascii();
+    let is_prose = ascii.then(|| prose(l));
+    if rules.on(942100) && tokenizer_hit(&v.decoded, is_prose) {
         return Some(942100);
     }
     let interesting = l.bytes().any(|b| {
@@ -978,7 +1034,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(942140);
     }
-    let is_prose = prose(l);
+    let is_prose = is_prose.unwrap_or_else(|| prose(l));
     if rules.on(942150) && !is_prose && l.contains('(') && function_call(l) {
         return Some(942150);
     }
@@ -997,16 +1053,26 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
         || l.contains("waitfor")
         || l.contains("exec");
-    if keyword_chars && (rules.on(942160) || rules.on(942190) || rules.on(942550)) {
+    // The squeezed text only loses bytes: a list none of whose patterns has all its bytes in
+    // the value cannot match it.
+    let time = rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
+    let mssql = rules.on(942190) && may_hold(MSSQL, &v.bytes);
+    let json = rules.on(942550) && v.bytes.any(b"':");
+    if keyword_chars && (time || mssql || json) {
         // The patterns are written without spaces, as the value is squeezed.
         let squeezed = without_spaces_and_comments(l);
-        if rules.on(942160) && any_in(TIME_FUNCS, &squeezed) {
+        let found = if time || mssql {
+            squeezed_sql_in(&squeezed)
+        } else {
+            0
+        };
+        if time && found & sql_group::TIME_FUNCS != 0 {
             return Some(942160);
         }
-        if rules.on(942190) && any_in(MSSQL, &squeezed) {
+        if mssql && found & sql_group::MSSQL != 0 {
             return Some(942190);
         }
-        if rules.on(942550) && (json_operator(&squeezed) || pg_cast(&squeezed)) {
+        if json && (json_operator(&squeezed) || pg_cast(&squeezed)) {
             return Some(942550);
         }
     }
@@ -1024,7 +1090,7 @@ mod tests {
     use super::*;
 
     fn hit(s: &str) -> bool {
-        tokenizer_hit(s)
+        tokenizer_hit(s, None)
     }
 
     #[test]
