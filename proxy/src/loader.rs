@@ -4,10 +4,11 @@
 //! all is well.
 
 use crate::geo::GeoDb;
-use crate::plugin_host::{Chain, LoadedPlugin, PluginEngine};
+use crate::plugin_host::{builtin, Chain, LoadedPlugin, PluginEngine};
 use pingora::utils::tls::WrappedX509;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::sign::CertifiedKey;
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::{Path, PathBuf};
@@ -277,10 +278,10 @@ fn load_chain(
     let mut chain = Chain::default();
     for (j, plugin) in site.plugins.iter().enumerate() {
         let at = |key: &str| format!("site[{i}].plugin[{j}].{key}");
-        let bytes = match std::fs::read(resolve(base, &plugin.source)) {
+        let bytes = match read_plugin_source(base, &plugin.source) {
             Ok(b) => b,
-            Err(e) => {
-                problems.push(at("source"), format!("cannot read {}: {e}", plugin.source));
+            Err(message) => {
+                problems.push(at("source"), message);
                 continue;
             }
         };
@@ -300,6 +301,17 @@ fn load_chain(
         }
     }
     problems.into_result().map(|()| chain)
+}
+
+/// The component a plugin `source` names: a built-in (`builtin:waf`) or a file path,
+/// relative to the config file's directory.
+fn read_plugin_source(base: &Path, source: &str) -> Result<Cow<'static, [u8]>, String> {
+    match builtin::lookup(source) {
+        Some(found) => found.map(Cow::Borrowed),
+        None => std::fs::read(resolve(base, source))
+            .map(Cow::Owned)
+            .map_err(|e| format!("cannot read {source}: {e}")),
+    }
 }
 
 /// Resolves every backend address once (names through the system resolver; a reload

@@ -6,6 +6,7 @@
 //! a plugin never shares an instance — or a tenant's data — with another site or tenant.
 
 mod actions;
+pub mod builtin;
 mod chain;
 mod disk_cache;
 mod engine;

@@ -28,9 +28,8 @@ fn world(shape: RecordShape) -> Vec<u8> {
 fn geofence_site(backend: &Backend, config: &str) -> String {
     format!(
         "[[site]]\nid = \"shop\"\nhosts = [\"shop.test\"]\npool = \"web\"\n\
-         [[site.plugin]]\nname = \"geo\"\nsource = \"{}/plugins/dist/geofence.wasm\"\nconfig = {config}\n\
+         [[site.plugin]]\nname = \"geo\"\nsource = \"builtin:geofence\"\nconfig = {config}\n\
          [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n",
-        env!("CARGO_MANIFEST_DIR"),
         backend.addr()
     )
 }

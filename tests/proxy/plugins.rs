@@ -321,6 +321,21 @@ async fn a_plugin_whose_init_fails_is_rejected_with_its_message() {
         .err()
         .expect("must not start");
     assert!(not_a_plugin.contains("site[0].plugin[0].source: fake.wasm: this is a core WebAssembly module, not a component"), "{not_a_plugin}");
+
+    let unknown_builtin = node()
+        .try_start(&site_with(
+            &b,
+            "[[site.plugin]]\nname = \"w\"\nsource = \"builtin:wafx\"\n",
+        ))
+        .await
+        .err()
+        .expect("must not start");
+    assert!(
+        unknown_builtin.contains(
+            "site[0].plugin[0].source: unknown built-in plugin `wafx` (built-in: geofence, minify, router, waf)"
+        ),
+        "{unknown_builtin}"
+    );
 }
 
 #[tokio::test]

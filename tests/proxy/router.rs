@@ -1,4 +1,4 @@
-//! The `router` plugin (plugins/dist/router.wasm) through the real proxy, with real backends
+//! The built-in `router` plugin (`builtin:router`) through the real proxy, with real backends
 //! in three pools (one named by no site): path and regex routing with rewrites the backend
 //! sees, redirects, fixed answers, header / cookie / query / method conditions, the default
 //! route, a sticky canary split, and configs rejected at startup with the rule's index.
@@ -13,11 +13,10 @@ use weir_testkit::{Backend, Node};
 fn site(web: &Backend, api: &Backend, canary: &Backend, config: &str) -> String {
     format!(
         "[[site]]\nid = \"shop\"\nhosts = [\"shop.test\", \"api.shop.test\"]\npool = \"web\"\n\
-         [[site.plugin]]\nname = \"router\"\nsource = \"{}/plugins/dist/router.wasm\"\ndeadline_ms = 200\n{config}\n\
+         [[site.plugin]]\nname = \"router\"\nsource = \"builtin:router\"\ndeadline_ms = 200\n{config}\n\
          [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n\
          [[pool]]\nid = \"api\"\n[[pool.backend]]\naddr = \"{}\"\n\
          [[pool]]\nid = \"canary\"\n[[pool.backend]]\naddr = \"{}\"\n",
-        env!("CARGO_MANIFEST_DIR"),
         web.addr(),
         api.addr(),
         canary.addr()

@@ -5,8 +5,9 @@
 use crate::node;
 use weir_testkit::{waf_corpus, Backend, Node};
 
+/// The WAF as a site names it: built into the `weir` binary.
 fn wasm() -> String {
-    format!("{}/plugins/dist/waf.wasm", env!("CARGO_MANIFEST_DIR"))
+    "builtin:waf".to_string()
 }
 
 /// One site `shop.test` over `backend` with the WAF and this inline config table.
