@@ -14,8 +14,10 @@ pub struct Field {
     pub filename: bool,
 }
 
+/// An XML attribute value or text node: entities decoded, then percent-decoded like every
+/// other argument (CRS decodes `XML:/*` the same way).
 fn xml_field(value: &str) -> Field {
-    field("", &crate::normalize::html_decode(value), false)
+    field("", &crate::normalize::html_decode(value), true)
 }
 
 fn field(name: &str, value: &str, encoded: bool) -> Field {

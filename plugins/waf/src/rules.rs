@@ -131,6 +131,7 @@ pub static RULES: &[Rule] = &[
     rule(942440, Sqli, 2, "sqli: sql comment sequence"),
     rule(942450, Sqli, 2, "sqli: hex-encoded literal"),
     rule(942550, Sqli, 1, "sqli: json operator"),
+    rule(942560, Sqli, 1, "sqli: mysql scientific notation"),
     rule(
         943100,
         SessionFixation,

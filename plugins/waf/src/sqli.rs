@@ -163,6 +163,10 @@ fn injection_shape(
                 if code_before && matches!(next, Some(Tk::Num | Tk::Str(_))) {
                     return true;
                 }
+                // `…&name=(select`: a subquery opened at the end of the value.
+                if prev == Some(Tk::LParen) && next.is_none() {
+                    return true;
+                }
             }
             Tk::Logic
                 if i == 0 && !prose && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 =>
@@ -498,6 +502,10 @@ fn injection_shape(
                 if matches!(k(i + 1), Some(Tk::Func(true) | Tk::Var)) {
                     return true;
                 }
+                // `exec(@x)`: a procedure call on a variable.
+                if k(i + 1) == Some(Tk::LParen) && k(i + 2) == Some(Tk::Var) {
+                    return true;
+                }
             }
             Tk::Kw(Kw::Declare) if k(i + 1) == Some(Tk::Var) => return true,
             Tk::Kw(Kw::Drop | Kw::Create | Kw::Alter | Kw::Truncate)
@@ -743,7 +751,9 @@ fn operators_only(v: &str) -> bool {
             && t.toks.iter().any(|t| t.kind == Tk::Num))
         && !(v.contains(['<', '>'])
             && v.bytes()
-                .all(|b| b.is_ascii_digit() || matches!(b, b'<' | b'>' | b'=' | b' ' | b'.')))
+                .all(|b| b.is_ascii_digit() || matches!(b, b'<' | b'>' | b'=' | b' ' | b'.'))
+            // SQL's own inequality and null-safe equality are no filter syntax.
+            && !matches!(v.trim(), "<>" | "<=>"))
         || v.trim() == "->"
         || v.trim() == "->>"
 }
@@ -994,6 +1004,41 @@ fn comment_sequence(l: &str) -> bool {
         })
 }
 
+/// `union`, then `select`, then `from`, in that order (942270).
+fn union_select_from(l: &str) -> bool {
+    l.find("union").is_some_and(|u| {
+        l[u..]
+            .find("select")
+            .is_some_and(|s| l[u + s..].contains("from"))
+    })
+}
+
+/// MySQL scientific-notation bypasses: a number glued to `e` and then `(`, `)` or (after
+/// `1.e`) `.`, which MySQL reads as a float before a call or identifier (`1.e.tables`,
+/// `1e(`), 942560.
+fn scientific_notation(l: &str) -> bool {
+    let b = l.as_bytes();
+    l.match_indices('e').any(|(at, _)| {
+        let dot = at > 0 && b[at - 1] == b'.';
+        let end = if dot { at - 1 } else { at };
+        let digits = b[..end]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let start = end - digits;
+        let standalone = start == 0
+            || !(b[start - 1].is_ascii_alphanumeric() || matches!(b[start - 1], b'_' | b'.'));
+        digits > 0
+            && standalone
+            && match b.get(at + 1) {
+                Some(b'(' | b')') => true,
+                Some(b'.') => dot,
+                _ => false,
+            }
+    })
+}
+
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let l = v.lower();
@@ -1022,10 +1067,22 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let interesting = l.bytes().any(|b| {
         matches!(
             b,
-            b'(' | b'_' | b'.' | b' ' | b'/' | b'\'' | b':' | b'-' | b'#'
+            b'(' | b'_' | b'.' | b' ' | b'/' | b'\'' | b':' | b'-' | b'#' | b'\\'
         )
     });
     if !interesting {
+        // One bare word: a database name (`tempdb`, `varchar`), keywords run together
+        // (`xunionselectfrom`) or a hex literal.
+        let w = l.trim();
+        if rules.on(942140) && SQL_NAMES.contains(&w) {
+            return Some(942140);
+        }
+        if rules.on(942270) && union_select_from(w) {
+            return Some(942270);
+        }
+        if rules.on(942450) && hex_literal(w) {
+            return Some(942450);
+        }
         return None;
     }
     if rules.on(942140)
@@ -1038,14 +1095,11 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(942150) && !is_prose && l.contains('(') && function_call(l) {
         return Some(942150);
     }
-    if rules.on(942270) && !is_prose {
-        if let Some(u) = l.find("union") {
-            if let Some(s) = l[u..].find("select") {
-                if l[u + s..].contains("from") {
-                    return Some(942270);
-                }
-            }
-        }
+    if rules.on(942270) && !is_prose && union_select_from(l) {
+        return Some(942270);
+    }
+    if rules.on(942560) && scientific_notation(l) {
+        return Some(942560);
     }
     // The keyword rules below all need one of these characters or words.
     let keyword_chars = l
@@ -1093,6 +1147,8 @@ mod tests {
         tokenizer_hit(s, None)
     }
 
+    use crate::normalize::Views;
+
     #[test]
     fn classic_injections() {
         for s in [
@@ -1107,6 +1163,65 @@ mod tests {
             "-1/**/UNION/**/SELECT/**/password/**/FROM/**/users",
         ] {
             assert!(hit(s), "{s}");
+        }
+    }
+
+    /// Bare database names, run-together keywords, hex literals, SQL-only operators and
+    /// MySQL's scientific-notation bypass, each as a whole value.
+    #[test]
+    fn keyword_rules_on_whole_values() {
+        let r = Rules::new(2, &[]);
+        let fires = |s: &str| detect(&Views::of_decoded(s.into()), &r);
+        for (s, id) in [
+            ("tempdb", 942140),
+            ("NVARCHAR", 942140),
+            ("OPENROWSET", 942140),
+            ("Xunionselectfrom", 942270),
+            ("0xf00dbeef", 942450),
+            ("\\0xf00dsdfdsa", 942450),
+            ("<>", 942120),
+            ("<=>", 942120),
+            ("1.e.tables", 942560),
+            ("1.e(user", 942560),
+        ] {
+            assert_eq!(fires(s), Some(id), "{s}");
+        }
+        for s in [
+            "tempest",
+            "varchars",
+            "reunion",
+            "0xf",
+            "<",
+            ">=",
+            "1.5e10",
+            "v1.e.x",
+            "e.g. this",
+            "1e6",
+            "price 2.5e3",
+            "db",
+        ] {
+            assert_eq!(fires(s), None, "{s}");
+        }
+    }
+
+    #[test]
+    fn quoted_breakouts_and_calls() {
+        for s in [
+            "' AND SUBSTRING((SELECT Password FROM Users WHERE Username = 'Administrator'), 1, 1) > 'm",
+            "exec (@cmd",
+            "@example.com&name=(select",
+        ] {
+            assert!(hit(s), "{s}");
+        }
+        for s in [
+            "'quoted phrase' and 'another'",
+            "execute the plan (soon)",
+            "(select one)",
+            "exec (",
+            "\"UNION\" BY ROBERT F",
+            "'or'1",
+        ] {
+            assert!(!hit(s), "{s}");
         }
     }
 

@@ -839,8 +839,11 @@ pub fn tokenize(value: &str, ctx: Context) -> Option<Tokens> {
                 }
             }
             // A value that starts with the quote and has an even number of them is a quoted
-            // phrase (`"into the wild"`), not a break-out.
-            if i == 0 && s.iter().filter(|b| **b == q).count() % 2 == 0 {
+            // phrase (`"into the wild"`, `"LIKE" stamp`), not a break-out, unless a space
+            // follows the opening quote and the value goes on after its last quote
+            // (`' AND substring((…'x'), 1) > 'm`).
+            let breaks_out = s.get(1).is_some_and(|c| is_space(*c)) && s.last() != Some(&q);
+            if i == 0 && !breaks_out && s.iter().filter(|b| **b == q).count() % 2 == 0 {
                 return None;
             }
             let closes = i > 0 && !is_space(s[i - 1]) && s[i - 1] != b'=';
