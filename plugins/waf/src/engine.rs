@@ -392,7 +392,7 @@ mod tests {
                 .id,
             941110
         );
-        assert!(engine(r#"{"disabled_rules":[941110,941180]}"#)
+        assert!(engine(r#"{"disabled_rules":[941110,941160,941180]}"#)
             .inspect_request(&req("/x", q, &h))
             .is_none());
     }

@@ -250,6 +250,9 @@ pub(crate) static HANDLER_PREFIXES: &[&str] = &[
     "onpropertychange",
     "onstop",
     "onzoom",
+    "onwebkit",
+    "onmoz",
+    "onms",
     "onclose",
     "onopen",
     "oncancel",
@@ -301,7 +304,7 @@ fn event_handler(s: &str) -> bool {
             j += 1;
         }
         let letters = j - at - 2;
-        if !(3..=30).contains(&letters) {
+        if !(3..=50).contains(&letters) {
             continue;
         }
         while j < b.len() && (b[j].is_ascii_whitespace() || b[j] == 0x0b || b[j] == b'/') {
@@ -388,11 +391,189 @@ fn js_breakout(sq: &str) -> bool {
     })
 }
 
+/// Tags that are dangerous by their name alone, even spelled with junk between the letters
+/// (`<s c r i p t`, `<f/o/r/m`), as NoScript's injection checker reads them (941160); unlike
+/// it, a longer word (`<formal>`) is not the tag.
+static OBFUSCATED_ALWAYS: &[&str] = &["form", "marquee", "script", "style", "svg"];
+
+/// Tags that are dangerous when something other than `>` follows their name (941160).
+static OBFUSCATED_WITH_ATTRIBUTES: &[&str] = &[
+    "animate", "applet", "audio", "base", "bindings", "body", "embed", "frame", "iframe", "image",
+    "img", "isindex", "link", "meta", "object", "param", "set", "video",
+];
+
+/// Whether `name`'s letters start at `b[0]`, with any non-word bytes (but no `<`) between
+/// them; returns the index just after the last letter.
+fn spelled_out(b: &[u8], name: &str) -> Option<usize> {
+    let mut i = 0;
+    for (n, want) in name.bytes().enumerate() {
+        if n > 0 {
+            // Junk between letters: bounded so a long value stays cheap.
+            let mut junk = 0;
+            while i < b.len() && !is_word(b[i]) && b[i] != b'<' && junk < 8 {
+                i += 1;
+                junk += 1;
+            }
+        }
+        if b.get(i) != Some(&want) {
+            return None;
+        }
+        i += 1;
+    }
+    Some(i)
+}
+
+fn is_word(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
+/// `<` then a dangerous tag name, possibly namespaced and spelled with junk between its
+/// letters (941160).
+fn obfuscated_tag(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.match_indices('<').any(|(at, _)| {
+        let mut i = at + 1;
+        let stop = (at + 24).min(b.len());
+        while i < stop && !is_word(b[i]) && b[i] != b'<' && b[i] != b'>' {
+            i += 1;
+        }
+        // A namespace prefix (`x:script`).
+        if let Some(colon) = b[i..stop].iter().position(|c| *c == b':') {
+            if b[i..i + colon].iter().all(|c| is_word(*c)) {
+                i += colon + 1;
+            }
+        }
+        let rest = &b[i.min(b.len())..];
+        // The name must end there (`<formal>` is another word).
+        OBFUSCATED_ALWAYS.iter().any(|n| {
+            spelled_out(rest, n).is_some_and(|end| rest.get(end).is_none_or(|c| !is_word(*c)))
+        }) || OBFUSCATED_WITH_ATTRIBUTES.iter().any(|n| {
+            spelled_out(rest, n)
+                .is_some_and(|end| rest.get(end).is_some_and(|c| !is_word(*c) && *c != b'>'))
+        })
+    })
+}
+
+/// `data:` URIs that carry a document: a media type then `;` or `,`, a `base64` or `charset=`
+/// parameter, or markup after the comma (941170).
+fn data_uri(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.match_indices("data:").any(|(at, _)| {
+        if at > 0 && is_word(b[at - 1]) {
+            return false;
+        }
+        let rest = &s[at + 5..];
+        let r = rest.as_bytes();
+        // `data://…` is PHP's stream wrapper, not a data URI.
+        if rest.starts_with('/') {
+            return false;
+        }
+        // `data:,` / `data:;` / `data:text/html;` / `data:image/svg+xml,`
+        let mime = r
+            .iter()
+            .take_while(|c| is_word(**c) || matches!(c, b'/' | b'+' | b'-' | b'.'))
+            .count();
+        let typed = mime == 0 || rest[..mime].contains('/');
+        if typed && matches!(r.get(mime), Some(b';' | b',')) {
+            return true;
+        }
+        // The next 256 bytes, cut back to a character boundary.
+        let mut cut = rest.len().min(256);
+        while !rest.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        let head = &rest[..cut];
+        head.find(';')
+            .is_some_and(|p| head[p..].contains("base64") || head[p..].contains("charset="))
+            || head.find(',').is_some_and(|p| {
+                head[p..]
+                    .find('<')
+                    .is_some_and(|q| head[p + q..].contains('>') && head[p + q..].len() > 2)
+            })
+    })
+}
+
+/// Internet Explorer's `<?import implementation="…">` (941240).
+fn ie_import(s: &str) -> bool {
+    ["<import", "<?import"].iter().any(|t| {
+        s.find(t).is_some_and(|at| {
+            s[at..]
+                .find("implementation")
+                .is_some_and(|p| s[at + p + 14..].trim_start().starts_with('='))
+        })
+    })
+}
+
+/// JavaScript string escapes (`\x3c`, `\u003c`) decoded, as CRS's `jsDecode` does; `\xHH`
+/// gives the Latin-1 character, so `\xbc` is `¼`.
+fn js_unescape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s;
+    while let Some(p) = rest.find('\\') {
+        out.push_str(&rest[..p]);
+        let tail = &rest[p + 1..];
+        let (digits, skip) = match tail.as_bytes().first() {
+            Some(b'x') => (tail.get(1..3), 3),
+            Some(b'u') => (tail.get(1..5), 5),
+            _ => (None, 0),
+        };
+        match digits
+            .and_then(|d| u32::from_str_radix(d, 16).ok())
+            .and_then(char::from_u32)
+        {
+            Some(c) => {
+                out.push(c);
+                rest = &tail[skip..];
+            }
+            None => {
+                out.push('\\');
+                rest = tail;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A closing tag written with the bytes 0xBC / 0xBE, which US-ASCII readers that drop the
+/// top bit take as `<` / `>` (`¼/script¾`), 941310.
+fn us_ascii_tag(s: &str) -> bool {
+    let closing = |after: &str| after.trim_start().starts_with('/');
+    s.match_indices('\u{bc}').any(|(at, c)| {
+        let after = &s[at + c.len()..];
+        closing(after) && after.contains(['\u{be}', '>'])
+    }) || s.match_indices('<').any(|(at, _)| {
+        let after = &s[at + 1..];
+        closing(after) && after.contains('\u{be}')
+    })
+}
+
+/// JSFuck-style code: almost only `[]()!+`, with `![]` / `!+[]` atoms (941360).
+fn jsfuck(s: &str) -> bool {
+    let t: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
+    let symbols = t
+        .iter()
+        .filter(|b| matches!(b, b'[' | b']' | b'(' | b')' | b'!' | b'+'))
+        .count();
+    t.len() >= 8
+        && symbols * 10 >= t.len() * 9
+        && t.windows(2).filter(|w| w == b"[]").count() >= 2
+        && t.contains(&b'!')
+}
+
+/// A function called through an empty tagged template, which needs no parentheses:
+/// ``alert.call``​``, ``Reflect.apply``​`` (941180).
+fn tagged_template_call(sq: &str) -> bool {
+    [".call``", ".apply``", ".bind``", ".call`${", ".apply`${"]
+        .iter()
+        .any(|t| sq.contains(t))
+}
+
 /// Checks one value; returns the id of the first rule that fires. Rules are skipped when a
 /// byte that all their patterns need is absent from the value.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let h = v.html();
-    if !v.bytes.any(b"<:(=`.[") {
+    if !v.bytes.any(b"<:(=`.[\\") && v.bytes.is_ascii() {
         return None;
     }
     if v.bytes.has(b'<') {
@@ -401,6 +582,33 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
                 return Some(id);
             }
         }
+        if rules.on(941160) && obfuscated_tag(h) {
+            return Some(941160);
+        }
+        if rules.on(941240) && ie_import(h) {
+            return Some(941240);
+        }
+    }
+    if rules.on(941170) && v.bytes.has(b':') && data_uri(h) {
+        return Some(941170);
+    }
+    // JavaScript-escaped markup (`\x3cscript\x3e`, US-ASCII `\xbcscript\xbe`).
+    if v.bytes.has(b'\\') && (h.contains("\\x") || h.contains("\\u")) {
+        let js = js_unescape(h);
+        if let Some(id) = tags(&js) {
+            if rules.on(id) {
+                return Some(id);
+            }
+        }
+        if rules.on(941310) && us_ascii_tag(&js) {
+            return Some(941310);
+        }
+    }
+    if rules.on(941310) && !v.bytes.is_ascii() && us_ascii_tag(h) {
+        return Some(941310);
+    }
+    if rules.on(941360) && v.bytes.has(b'!') && v.bytes.has(b'[') && jsfuck(h) {
+        return Some(941360);
     }
     if rules.on(941120)
         && v.bytes.has(b'=')
@@ -428,7 +636,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(941130);
     }
-    if rules.on(941180) && (sink_bytes && js_breakout(&sq) || h.matches("![]").count() >= 2) {
+    if rules.on(941180)
+        && (sink_bytes && (js_breakout(&sq) || tagged_template_call(&sq))
+            || h.matches("![]").count() >= 2)
+    {
         return Some(941180);
     }
     None
@@ -451,6 +662,21 @@ mod tests {
             "';alert(String.fromCharCode(88))//",
             "<svg/onload=alert(1)>",
             "&lt;iframe src=x&gt;",
+            // Obfuscated tag names, data URIs with markup, IE imports, JS-escaped and
+            // US-ASCII markup, JSFuck, vendor event handlers, tagged-template calls.
+            "$<f o r m",
+            "1234<s/c/r/i/p/t",
+            "<x:s\tv\tg",
+            "<img/x",
+            " data: , <x>",
+            "data:text/html;base64,PHNjcmlwdD4=",
+            "<importimplementation=",
+            "\\x3cscript\\x3ealert(1)\\x3c/script\\x3e",
+            "\\xbcscript\\xbealert(\\xa2XSS\\xa2)\\xbc/script\\xbe",
+            "\u{bc}script\u{be}alert(1)\u{bc}/script\u{be}",
+            "(![]+[])[+!+[]]",
+            "x onwebkitplaybacktargetavailabilitychanged=1",
+            "Reflect.sort.call``",
         ] {
             assert!(hit(s), "{s}");
         }
@@ -465,6 +691,17 @@ mod tests {
             "status online=1",
             "x <= 3",
             "Tom & Jerry",
+            "a <formal> b",
+            "<b>bold</b> and <i>x</i>",
+            "<image>",
+            "metadata: 1, 2 <3",
+            "data: 5, 6",
+            "\u{bc} cup sugar, \u{be} cup flour",
+            "sitzbez\\xc3\\x83\\xc2\\xbcge > fu",
+            "data://text/plain;base64,SSBsb3ZlIFBIUAo=",
+            "[1] (2) [3]",
+            "C:\\xampp\\htdocs",
+            "use fn.call here",
         ] {
             assert!(!hit(s), "{s}");
         }
