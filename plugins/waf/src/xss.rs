@@ -272,7 +272,9 @@ fn squeeze(s: &str) -> String {
 }
 
 /// An `on…=` event-handler attribute preceded by a delimiter.
-fn event_handler(s: &str) -> bool {
+/// With `opened`, only a handler whose `=` follows the name directly and opens an empty or
+/// quoted value (`onx= `, `onx="`) counts: an attribute being written, whatever its name.
+fn event_handler(s: &str, opened: bool) -> bool {
     let b = s.as_bytes();
     let mut from = 0;
     while let Some(pos) = s[from..].find("on") {
@@ -305,6 +307,21 @@ fn event_handler(s: &str) -> bool {
         }
         let letters = j - at - 2;
         if !(3..=50).contains(&letters) {
+            continue;
+        }
+        if opened {
+            // Only where an attribute starts: after a space or a closed quote.
+            if at > 0
+                && matches!(
+                    b[at - 1],
+                    b' ' | b'"' | b'\'' | b'\t' | b'\n' | b'\r' | 0x0b | 0x0c
+                )
+                && b.get(j) == Some(&b'=')
+                && b.get(j + 1)
+                    .is_none_or(|c| c.is_ascii_whitespace() || matches!(c, b'"' | b'\'' | b'`'))
+            {
+                return true;
+            }
             continue;
         }
         while j < b.len() && (b[j].is_ascii_whitespace() || b[j] == 0x0b || b[j] == b'/') {
@@ -349,7 +366,7 @@ fn tags(s: &str) -> Option<u32> {
         if is_one_of(ALWAYS_ACTIVE, name) {
             return Some(941100);
         }
-        if event_handler(rest) {
+        if event_handler(rest, false) {
             return Some(941120);
         }
         let squeezed = squeeze(rest);
@@ -548,6 +565,46 @@ fn us_ascii_tag(s: &str) -> bool {
     })
 }
 
+/// A quote, a JavaScript operator and an assignment to an object property: breaking out of
+/// an attribute into script (`' ++in foo.bar=`, `"-x.y=1`), 941340.
+fn quote_then_assignment(s: &str) -> bool {
+    let b = s.as_bytes();
+    s.match_indices(['\'', '"', '`']).any(|(at, _)| {
+        let mut i = at + 1;
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        let ops = b[i.min(b.len())..]
+            .iter()
+            .take_while(|c| matches!(c, b'+' | b'-' | b'!' | b'~'))
+            .count();
+        // `in` reads as the operator too (`' in foo.bar=`, form-decoded `'++in`).
+        let word_in = ops == 0 && b[i.min(b.len())..].starts_with(b"in");
+        if ops == 0 && !word_in {
+            return false;
+        }
+        i += if word_in { 2 } else { ops };
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        // `name(.name)+` then `=` (not `==`).
+        let start = i;
+        let mut dots = 0;
+        while i < b.len() && i < start + 64 && (is_word(b[i]) || b[i] == b'.' || b[i] == b'$') {
+            dots += usize::from(b[i] == b'.');
+            i += 1;
+        }
+        while b.get(i) == Some(&b' ') {
+            i += 1;
+        }
+        i > start
+            && dots > 0
+            && b[start].is_ascii_alphabetic()
+            && b.get(i) == Some(&b'=')
+            && b.get(i + 1) != Some(&b'=')
+    })
+}
+
 /// JSFuck-style code: almost only `[]()!+`, with `![]` / `!+[]` atoms (941360).
 fn jsfuck(s: &str) -> bool {
     let t: Vec<u8> = s.bytes().filter(|b| !b.is_ascii_whitespace()).collect();
@@ -573,7 +630,7 @@ fn tagged_template_call(sq: &str) -> bool {
 /// byte that all their patterns need is absent from the value.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let h = v.html();
-    if !v.bytes.any(b"<:(=`.[\\") && v.bytes.is_ascii() {
+    if !v.bytes.any(b"<>:(=`.[\\") && v.bytes.is_ascii() {
         return None;
     }
     if v.bytes.has(b'<') {
@@ -612,11 +669,17 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(941120)
         && v.bytes.has(b'=')
-        && v.maybe(group::XSS_HANDLERS)
-        && event_handler(h)
-        && any_in(HANDLER_PREFIXES, h)
+        && (v.maybe(group::XSS_HANDLERS) && event_handler(h, false) && any_in(HANDLER_PREFIXES, h)
+            || event_handler(h, true))
     {
         return Some(941120);
+    }
+    // HTML comment and CDATA openers (`-->` alone is as often an arrow in text).
+    if rules.on(941181) && v.bytes.has(b'<') && (h.contains("<!--") || h.contains("<![cdata[")) {
+        return Some(941181);
+    }
+    if rules.on(941340) && v.bytes.has(b'=') && quote_then_assignment(h) {
+        return Some(941340);
     }
     // Every script URI below holds `:`, `(` or `-`; every sink `(`, `` ` ``, `[`, `=`, `.` or
     // is `msgbox`.
@@ -677,8 +740,29 @@ mod tests {
             "(![]+[])[+!+[]]",
             "x onwebkitplaybacktargetavailabilitychanged=1",
             "Reflect.sort.call``",
+            "  onabcdefgh= ",
+            "x\" onfoo=\"y",
+            "<!--#exec cmd",
         ] {
             assert!(hit(s), "{s}");
+        }
+    }
+
+    /// 941340 is a paranoia-2 rule.
+    #[test]
+    fn property_assignment_after_quote() {
+        let r = Rules::new(2, &[]);
+        let fires = |s: &str| detect(&Views::of_decoded(s.into()), &r) == Some(941340);
+        for s in ["' ++infoo.bar=", "'  infoo.bar=", "\"-window.name=1"] {
+            assert!(fires(s), "{s}");
+        }
+        for s in [
+            "it's -- a.b = c == d",
+            "'-1' = x.y",
+            "\"input\" x.y=1",
+            "'in' out",
+        ] {
+            assert!(!fires(s), "{s}");
         }
     }
 
@@ -702,6 +786,9 @@ mod tests {
             "[1] (2) [3]",
             "C:\\xampp\\htdocs",
             "use fn.call here",
+            "status online=1 and online=yes",
+            "SGVsbG8gd29ybGQ/onafe=",
+            "step 1 --> step 2",
         ] {
             assert!(!hit(s), "{s}");
         }
