@@ -176,6 +176,29 @@ impl Node {
         std::fs::read_to_string(self.dir.path().join("weir.log")).unwrap_or_default()
     }
 
+    /// The log once it holds `needle` (the node writes its log asynchronously), or as it is
+    /// after five seconds.
+    pub async fn log_with(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        loop {
+            let log = self.log();
+            if log.contains(needle) || Instant::now() >= deadline {
+                return log;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The admin `/metrics` text (Prometheus exposition format).
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.admin_url("/metrics"))
+            .await
+            .expect("admin metrics")
+            .text()
+            .await
+            .expect("metrics body")
+    }
+
     /// `http://HOST:PORT/PATH` on the plain listener.
     pub fn url(&self, host: &str, path: &str) -> String {
         format!("http://{host}:{}{path}", self.http.port())

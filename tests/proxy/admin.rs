@@ -122,12 +122,7 @@ async fn metrics_count_requests_by_site_and_status_class() {
         1,
     )
     .await;
-    let text = reqwest::get(n.admin_url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = n.metrics().await;
     assert!(
         text.contains("weir_requests_total{class=\"2xx\",site=\"shop\"} 7"),
         "{text}"

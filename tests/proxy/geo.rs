@@ -56,15 +56,6 @@ async fn status_as(n: &Node, client_ip: &str, path: &str) -> u16 {
     get_as(n, client_ip, path).await.status().as_u16()
 }
 
-async fn metrics(n: &Node) -> String {
-    reqwest::get(n.admin_url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body")
-}
-
 #[tokio::test]
 async fn geo_allow_list_passes_listed_countries_and_answers_451_to_the_rest() {
     let b = Backend::start("b").await;
@@ -94,7 +85,7 @@ async fn geo_allow_list_passes_listed_countries_and_answers_451_to_the_rest() {
         200,
         "unknown countries pass by default"
     );
-    let m = metrics(&n).await;
+    let m = n.metrics().await;
     assert!(
         m.lines()
             .any(|l| l.contains("name=\"geofence_block_us\"") && l.ends_with(" 1")),
@@ -134,7 +125,8 @@ async fn geo_unknown_country_policy_blocks_unmapped_clients() {
         .await;
     assert_eq!(status_as(&n, UNKNOWN, "/").await, 451);
     assert_eq!(status_as(&n, DE, "/").await, 200);
-    assert!(metrics(&n)
+    assert!(n
+        .metrics()
         .await
         .contains("name=\"geofence_block_unknown\""));
 }

@@ -264,12 +264,7 @@ fn header<'a>(headers: &'a reqwest::header::HeaderMap, name: &str) -> Option<&'a
 
 /// Value of `weir_plugin_metric_total{..., name="<name>"}` (0 when absent).
 async fn plugin_metric(n: &Node, name: &str) -> u64 {
-    let text = reqwest::get(n.admin_url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body");
+    let text = n.metrics().await;
     let needle = format!("name=\"{name}\"");
     text.lines()
         .filter(|l| l.starts_with("weir_plugin_metric_total") && l.contains(&needle))

@@ -41,15 +41,6 @@ async fn get(n: &Node, path: &str) -> reqwest::Response {
         .expect("request")
 }
 
-async fn metrics(n: &Node) -> String {
-    reqwest::get(n.admin_url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body")
-}
-
 #[tokio::test]
 async fn header_edits_reach_the_backend_and_the_chain_runs_in_order() {
     let b = Backend::start("b").await;
@@ -190,7 +181,7 @@ async fn a_runaway_loop_is_stopped_at_its_deadline() {
         (19.0..60.0).contains(&call_ms),
         "the loop ran {call_ms} ms with a 20 ms deadline"
     );
-    assert!(metrics(&closed).await.contains("reason=\"deadline\""));
+    assert!(closed.metrics().await.contains("reason=\"deadline\""));
     assert_eq!(b.hits(), 0);
 
     let open = start(
@@ -227,7 +218,7 @@ async fn a_memory_hog_hits_its_limit_and_the_proxy_stays_small() {
         assert_eq!(get(&n, "/").await.status(), 503);
     }
     assert!(
-        metrics(&n).await.contains("reason=\"memory\""),
+        n.metrics().await.contains("reason=\"memory\""),
         "{}",
         n.log()
     );
@@ -245,7 +236,7 @@ async fn traps_follow_each_policy() {
         200,
         "a fresh instance serves the next request"
     );
-    assert!(metrics(&closed).await.contains("reason=\"trap\""));
+    assert!(closed.metrics().await.contains("reason=\"trap\""));
 
     let open = start(&b, &plugin("t", "trapper", "on_error = \"fail_open\"")).await;
     assert_eq!(get(&open, "/boom").await.status(), 200);
@@ -262,9 +253,9 @@ async fn traps_follow_each_policy() {
         assert_eq!(get(&reload, "/boom").await.status(), 503);
     }
     assert!(
-        metrics(&reload).await.contains("reason=\"backing_off\""),
+        reload.metrics().await.contains("reason=\"backing_off\""),
         "{}",
-        metrics(&reload).await
+        reload.metrics().await
     );
     let log = reload.log();
     assert!(
@@ -283,7 +274,7 @@ async fn invalid_actions_and_huge_output_are_failures() {
         assert_eq!(get(&n, path).await.status(), 503, "{path}");
     }
     assert_eq!(get(&n, "/fine").await.status(), 200);
-    assert!(metrics(&n).await.contains("reason=\"invalid_action\""));
+    assert!(n.metrics().await.contains("reason=\"invalid_action\""));
     assert_eq!(b.hits(), 1);
 
     let huge = start(
@@ -292,7 +283,7 @@ async fn invalid_actions_and_huge_output_are_failures() {
     )
     .await;
     assert_eq!(get(&huge, "/").await.status(), 503);
-    assert!(metrics(&huge).await.contains("reason=\"invalid_action\""));
+    assert!(huge.metrics().await.contains("reason=\"invalid_action\""));
 }
 
 #[tokio::test]

@@ -37,28 +37,6 @@ async fn get(n: &Node, path_and_query: &str) -> reqwest::Response {
         .expect("request")
 }
 
-/// The node's log once it holds `needle` (the log is written asynchronously), or as it is
-/// after five seconds.
-async fn log_with(n: &Node, needle: &str) -> String {
-    for _ in 0..100 {
-        let log = n.log();
-        if log.contains(needle) {
-            return log;
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
-    }
-    n.log()
-}
-
-async fn metrics(n: &Node) -> String {
-    reqwest::get(n.admin_url("/metrics"))
-        .await
-        .expect("metrics")
-        .text()
-        .await
-        .expect("body")
-}
-
 const SQLI: &str = "/products?id=1%27%20or%20%271%27%3D%271";
 
 #[tokio::test]
@@ -78,13 +56,13 @@ async fn waf_blocks_sqli_in_the_query_with_a_request_id_and_names_the_rule() {
     assert!(body.contains(&format!("Request id: {id}")), "{body}");
     assert!(body.contains("sqli"), "{body}");
     assert_eq!(b.hits(), 0, "the backend never sees a blocked request");
-    let log = log_with(&n, "waf block:").await;
+    let log = n.log_with("waf block:").await;
     assert!(
         log.contains("waf block: rule=942100 category=sqli location=query:id") && log.contains(&id),
         "log: {log}"
     );
     assert!(
-        metrics(&n).await.contains("waf_block_sqli_942100"),
+        n.metrics().await.contains("waf_block_sqli_942100"),
         "metric named after category and rule"
     );
 }
@@ -97,13 +75,13 @@ async fn waf_detect_only_lets_attacks_through_but_logs_and_counts() {
     assert_eq!(resp.status(), 200);
     assert_eq!(b.hits(), 1);
     assert!(
-        log_with(&n, "waf detect:")
+        n.log_with("waf detect:")
             .await
             .contains("waf detect: rule=942100 category=sqli"),
         "{}",
         n.log()
     );
-    assert!(metrics(&n).await.contains("waf_detect_sqli_942100"));
+    assert!(n.metrics().await.contains("waf_detect_sqli_942100"));
 }
 
 #[tokio::test]
@@ -156,11 +134,12 @@ async fn waf_disabled_rule_does_not_fire() {
     let on = start(&b, "{}").await;
     assert_eq!(get(&on, path).await.status(), 403);
     assert!(
-        log_with(&on, "rule=941110").await.contains("rule=941110"),
+        on.log_with("rule=941110").await.contains("rule=941110"),
         "{}",
         on.log()
     );
-    let off = start(&b, "{ disabled_rules = [941110, 941180] }").await;
+    // 941160 (dangerous tag names, also when obfuscated) sees `<script` too.
+    let off = start(&b, "{ disabled_rules = [941110, 941160, 941180] }").await;
     assert_eq!(get(&off, path).await.status(), 200, "log: {}", off.log());
 }
 
@@ -178,7 +157,7 @@ async fn waf_blocks_sqli_in_a_json_body() {
         .expect("request");
     assert_eq!(resp.status(), 403, "log: {}", n.log());
     assert!(
-        log_with(&n, "location=body:name")
+        n.log_with("location=body:name")
             .await
             .contains("location=body:name"),
         "{}",
@@ -256,8 +235,9 @@ async fn waf_corpus_through_the_proxy_meets_the_measured_rates() {
     let report = waf_corpus::run(n.http, &records, 16).await;
     println!("{}", report.table());
     assert_eq!(report.no_answer, 0, "every request gets an answer");
-    // Targets of the issue: >= 97% (met for libinjection; CRS rows are below it, see
-    // plugins/waf/README.md, so they are held at the floors reached) and <= 1% false positives.
+    // Targets of the issue: >= 97% (met for libinjection and CRS lfi / rce; CRS sqli and xss
+    // are below it, see plugins/waf/README.md, so they are held at the floors reached) and
+    // <= 1% false positives.
     for (row, floor) in [
         ("libinjection sqli", 97.0),
         ("libinjection xss", 97.0),
