@@ -167,9 +167,9 @@ fn corpus_rates() {
         println!("{k:<40} {:>7} {:>7} {:>7.2}%", t.total, t.hit, t.rate());
     }
     let mut failures = Vec::new();
-    // The target for these is 97%; it is not reached yet (see README "Measured"), so
-    // these floors guard against regressions at the level reached so far.
-    for (cat, floor) in [("sqli", 88.0), ("xss", 83.0), ("lfi", 97.0), ("rce", 95.0)] {
+    // The target for these is 97%: met for lfi and rce; sqli and xss are held at the
+    // floors reached so far (see README "Measured").
+    for (cat, floor) in [("sqli", 93.0), ("xss", 96.5), ("lfi", 97.0), ("rce", 97.0)] {
         let t = &attacks[&format!("crs pl1-2 {cat}")];
         if t.rate() < floor {
             failures.push(format!(

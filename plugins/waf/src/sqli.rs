@@ -1060,7 +1060,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
     // same on both forms, so it is computed once.
     let ascii = v.bytes.is_ascii();
-    let is_prose = ascii.then(|| prose(l));
+    let is_prose = (ascii && worth_tokenizing(l)).then(|| prose(l));
     if rules.on(942100) && tokenizer_hit(&v.decoded, is_prose) {
         return Some(942100);
     }
