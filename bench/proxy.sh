@@ -248,12 +248,14 @@ noop_plugins() {
 }
 
 # chain_plugins: TOML for the built-in chain as a typical site runs it (the limits each
-# plugin's README recommends: minify gets more memory and time and fails open).
+# plugin's README recommends: minify gets more memory and time and fails open). The
+# components are read from plugins/dist/ (what `builtin:NAME` embeds), so the bench measures
+# the committed components even with a binary built before they last changed.
 chain_plugins() {
     cat <<EOF
 [[site.plugin]]
 name = "router"
-source = "builtin:router"
+source = "$REPO_ROOT/plugins/dist/router.wasm"
 config = { rules = [
   { name = "api", match = { path = { prefix = "/api/" } }, pool = "web", rewrite = "/v1/\$1" },
   { name = "old-blog", match = { path = { regex = '^/blog/([0-9]+)\$' } }, redirect = { to = "/posts/\$1", status = 301 } },
@@ -262,18 +264,18 @@ config = { rules = [
 
 [[site.plugin]]
 name = "geofence"
-source = "builtin:geofence"
+source = "$REPO_ROOT/plugins/dist/geofence.wasm"
 config = { mode = "deny", countries = ["KP", "IR"], unknown = "allow" }
 
 [[site.plugin]]
 name = "waf"
-source = "builtin:waf"
+source = "$REPO_ROOT/plugins/dist/waf.wasm"
 deadline_ms = 20
 config = { mode = "block", paranoia = 2 }
 
 [[site.plugin]]
 name = "minify"
-source = "builtin:minify"
+source = "$REPO_ROOT/plugins/dist/minify.wasm"
 on_error = "fail_open"
 deadline_ms = 250
 memory_mb = 64
