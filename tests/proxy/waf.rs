@@ -241,10 +241,10 @@ async fn waf_corpus_through_the_proxy_meets_the_measured_rates() {
     for (row, floor) in [
         ("libinjection sqli", 97.0),
         ("libinjection xss", 97.0),
-        ("crs pl1-2 sqli", 88.0),
-        ("crs pl1-2 xss", 82.0),
-        ("crs pl1-2 lfi", 94.0),
-        ("crs pl1-2 rce", 94.0),
+        ("crs pl1-2 sqli", 93.0),
+        ("crs pl1-2 xss", 94.5),
+        ("crs pl1-2 lfi", 97.0),
+        ("crs pl1-2 rce", 97.0),
     ] {
         let rate = report.rate(row).expect(row);
         assert!(rate >= floor, "{row}: {rate:.1}% < {floor}%");

@@ -533,6 +533,9 @@ mod timing {
     }
 }
 
+/// Per-value and whole-request timing (run with --ignored --nocapture --test-threads=1);
+/// `WAF_SPIN=N` only runs N whole requests, `WAF_ONE=value` 1,000 runs of one value (for
+/// instruction counts under callgrind).
 #[cfg(test)]
 mod timing_detail {
     use super::*;
