@@ -457,6 +457,7 @@ mod tests {
         let e = engine(r#"{"paranoia":2}"#);
         for unit in [
             "<a", "..", "a /*", "abs(", "'", "on", "${", "a*", "é$x)(", "\\", "%25", "&#", "0x",
+            "\u{bc}/", "</", "{", "\n", "data:", "'+", "1e", "<!",
         ] {
             let body = unit.repeat(64 * 1024 / unit.len());
             let _ = e.inspect_body(&req("/", "", &ct), body.as_bytes());

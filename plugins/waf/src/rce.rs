@@ -499,9 +499,10 @@ fn alias(u: &str) -> bool {
 fn sqlite_dot_command(u: &str) -> bool {
     let b = u.as_bytes();
     u.match_indices([';', '\n']).any(|(at, _)| {
-        // Whitespace and written-out line breaks (`;\\n.shell`) may sit before the dot.
+        // Whitespace and written-out line breaks (`;\\n.shell`) may sit before the dot; a
+        // few at most, which bounds the work on values full of line breaks.
         let mut i = at + 1;
-        loop {
+        while i < at + 16 {
             match b.get(i) {
                 Some(b' ' | b'\t' | b'\r' | b'\n') => i += 1,
                 Some(b'\\') if matches!(b.get(i + 1), Some(b'n' | b'r')) => i += 2,
@@ -739,7 +740,11 @@ fn evaded_command_word(l: &str) -> bool {
 fn brace_command(u: &str) -> bool {
     let b = u.as_bytes();
     u.match_indices('{').any(|(open, _)| {
-        let Some(len) = u[open..].find('}').filter(|l| *l <= 40) else {
+        // Only the next 40 bytes: bounds the work on values full of `{`.
+        let Some(len) = b[open..b.len().min(open + 41)]
+            .iter()
+            .position(|c| *c == b'}')
+        else {
             return false;
         };
         let inner = &u[open + 1..open + len];

@@ -556,13 +556,15 @@ fn js_unescape(s: &str) -> String {
 /// top bit take as `<` / `>` (`¼/script¾`), 941310.
 fn us_ascii_tag(s: &str) -> bool {
     let closing = |after: &str| after.trim_start().starts_with('/');
+    // The last closer decides whether any opener has one after it (linear, not per opener).
+    let last_be = s.rfind('\u{be}');
+    let last_closer = last_be.max(s.rfind('>'));
     s.match_indices('\u{bc}').any(|(at, c)| {
         let after = &s[at + c.len()..];
-        closing(after) && after.contains(['\u{be}', '>'])
-    }) || s.match_indices('<').any(|(at, _)| {
-        let after = &s[at + 1..];
-        closing(after) && after.contains('\u{be}')
-    })
+        last_closer.is_some_and(|e| e > at) && closing(after)
+    }) || s
+        .match_indices('<')
+        .any(|(at, _)| last_be.is_some_and(|e| e > at) && closing(&s[at + 1..]))
 }
 
 /// A quote, a JavaScript operator and an assignment to an object property: breaking out of
