@@ -12,7 +12,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 use wasmtime::component::Component;
-use wasmtime::{Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig};
+use wasmtime::{
+    Config, Engine, InstanceAllocationStrategy, OptLevel, PoolingAllocationConfig,
+    ProfilingStrategy,
+};
 use weir_sdk_wit::{check_interface, precheck, sha256_hex, validate, Limits, ValidationError};
 
 /// Epoch ticks per millisecond of deadline.
@@ -48,6 +51,11 @@ fn config(pooling: bool) -> Config {
     cfg.wasm_component_model(true);
     cfg.epoch_interruption(true);
     cfg.cranelift_opt_level(OptLevel::Speed);
+    // Diagnostics only: `WEIR_PLUGIN_PERFMAP=1` writes /tmp/perf-PID.map so `perf record` /
+    // `perf report` can name the plugins' compiled functions (see docs/architecture.md).
+    if std::env::var_os("WEIR_PLUGIN_PERFMAP").is_some() {
+        cfg.profiler(ProfilingStrategy::PerfMap);
+    }
     if pooling {
         let mut pool = PoolingAllocationConfig::default();
         pool.total_component_instances(1000);
