@@ -481,6 +481,32 @@ mod tests {
     }
 }
 
+/// The values of a browser-like GET (path, query, headers, cookies), for the timing tests.
+#[cfg(test)]
+const BROWSER_VALUES: [&str; 15] = [
+    "/category/shoes/running", "red running shoes", "42", "price_asc", "2", "newsletter",
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
+    "https://shop.example/category/shoes?utm_source=newsletter&utm_medium=email",
+    "3f9a1c2b7d4e5f60718293a4b5c6d7e8", "analytics=1&ads=0", "{\"items\":2}", "GA1.2.123456789.1700000000",
+    "document", "navigate", "1",
+];
+
+/// A detector as the timing tests call it.
+#[cfg(test)]
+type Detector = fn(&Views, &Rules) -> Option<u32>;
+
+/// Every detector by name, for the timing tests.
+#[cfg(test)]
+const DETECTORS: [(&str, Detector); 7] = [
+    ("sqli", sqli::detect),
+    ("xss", xss::detect),
+    ("lfi", lfi::detect),
+    ("rce", rce::detect),
+    ("php", php::detect),
+    ("java", java::detect),
+    ("generic", generic::detect),
+];
+
 #[cfg(test)]
 mod timing {
     use super::*;
@@ -490,28 +516,14 @@ mod timing {
     #[test]
     #[ignore]
     fn detector_costs() {
-        let values = [
-            "/category/shoes/running", "red running shoes", "42", "price_asc", "2", "newsletter",
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-            "https://shop.example/category/shoes?utm_source=newsletter&utm_medium=email",
-            "3f9a1c2b7d4e5f60718293a4b5c6d7e8", "analytics=1&ads=0", "{\"items\":2}", "GA1.2.123456789.1700000000", "document", "navigate", "1",
-        ];
+        let values = BROWSER_VALUES;
         let r = Rules::new(2, &[]);
         let views: Vec<Views> = values
             .iter()
             .map(|v| Views::of_decoded(v.to_string()))
             .collect();
         let n = 2000;
-        type Det = fn(&Views, &Rules) -> Option<u32>;
-        let dets: [(&str, Det); 7] = [
-            ("sqli", sqli::detect),
-            ("xss", xss::detect),
-            ("lfi", lfi::detect),
-            ("rce", rce::detect),
-            ("php", php::detect),
-            ("java", java::detect),
-            ("generic", generic::detect),
-        ];
+        let dets = DETECTORS;
         let t = Instant::now();
         Engine::new(Config::parse(r#"{"paranoia":2}"#).unwrap()).warm_up();
         println!("warm-up (builds every automaton) {:?}", t.elapsed());
@@ -545,24 +557,10 @@ mod timing_detail {
     #[test]
     #[ignore]
     fn per_value_costs() {
-        let values = [
-            "/category/shoes/running", "red running shoes", "42", "price_asc", "2", "newsletter",
-            "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/126.0.0.0 Safari/537.36",
-            "https://shop.example/category/shoes?utm_source=newsletter&utm_medium=email",
-            "3f9a1c2b7d4e5f60718293a4b5c6d7e8", "analytics=1&ads=0", "{\"items\":2}", "GA1.2.123456789.1700000000",
-        ];
+        let values = &BROWSER_VALUES[..12];
         let r = Rules::new(2, &[]);
         Engine::new(Config::parse(r#"{"paranoia":2}"#).unwrap()).warm_up();
-        type Det = fn(&Views, &Rules) -> Option<u32>;
-        let dets: [(&str, Det); 7] = [
-            ("sqli", sqli::detect),
-            ("xss", xss::detect),
-            ("lfi", lfi::detect),
-            ("rce", rce::detect),
-            ("php", php::detect),
-            ("java", java::detect),
-            ("generic", generic::detect),
-        ];
+        let dets = DETECTORS;
         let n = 3000;
         for v in values {
             if std::env::var("WAF_SPIN").is_ok() {
