@@ -177,9 +177,9 @@ impl Node {
     }
 
     /// The log once it holds `needle` (the node writes its log asynchronously), or as it is
-    /// after five seconds.
+    /// after ten seconds.
     pub async fn log_with(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(5);
+        let deadline = Instant::now() + Duration::from_secs(10);
         loop {
             let log = self.log();
             if log.contains(needle) || Instant::now() >= deadline {

@@ -300,19 +300,13 @@ async fn geo_database_replaced_on_disk_applies_without_restart() {
 
     // A broken replacement is refused; the database in use stays.
     replace_file(&path, b"not a database");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !n.log().contains("geo database not reloaded") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    assert!(n.log().contains("geo database not reloaded"), "{}", n.log());
+    let log = n.log_with("geo database not reloaded").await;
+    assert!(log.contains("geo database not reloaded"), "{log}");
     assert_eq!(status_as(&n, DE, "/").await, 200, "still AT");
     // A config reload meanwhile is not refused for it and keeps the database in use.
     n.signal("HUP");
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !n.log().contains("SIGHUP: config reloaded") && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert!(n.log().contains("SIGHUP: config reloaded"), "{}", n.log());
+    let log = n.log_with("SIGHUP: config reloaded").await;
+    assert!(log.contains("SIGHUP: config reloaded"), "{log}");
     assert_eq!(
         status_as(&n, DE, "/").await,
         200,

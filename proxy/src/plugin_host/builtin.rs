@@ -5,22 +5,15 @@
 /// Prefix of a plugin `source` that names a built-in plugin.
 pub const PREFIX: &str = "builtin:";
 
+/// `(name, component)` of built-in plugins, each read from `plugins/dist/<name>.wasm`.
+macro_rules! builtins {
+    ($($name:literal),* $(,)?) => {
+        &[$(($name, include_bytes!(concat!("../../../plugins/dist/", $name, ".wasm")))),*]
+    };
+}
+
 /// Name and component of each built-in plugin.
-const BUILTINS: &[(&str, &[u8])] = &[
-    (
-        "geofence",
-        include_bytes!("../../../plugins/dist/geofence.wasm"),
-    ),
-    (
-        "minify",
-        include_bytes!("../../../plugins/dist/minify.wasm"),
-    ),
-    (
-        "router",
-        include_bytes!("../../../plugins/dist/router.wasm"),
-    ),
-    ("waf", include_bytes!("../../../plugins/dist/waf.wasm")),
-];
+const BUILTINS: &[(&str, &[u8])] = builtins!["geofence", "minify", "router", "waf"];
 
 /// The built-in plugin a `source` names: `Some(Ok(bytes))` for a known one, `Some(Err(..))`
 /// for `builtin:` with an unknown name, `None` when `source` is not a built-in reference.
