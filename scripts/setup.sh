@@ -8,6 +8,19 @@ command -v cmake >/dev/null 2>&1 || need_apt+=(cmake)          # pingora's zlib-
 command -v cc >/dev/null 2>&1 || need_apt+=(build-essential)
 command -v pkg-config >/dev/null 2>&1 || need_apt+=(pkg-config)
 command -v kill >/dev/null 2>&1 || need_apt+=(procps)            # signal tests
+# portal tests: a real PostgreSQL (testkit uses one at 127.0.0.1:5432 or starts its own
+# cluster from Debian's binaries) and a venv for the aiosmtpd SMTP sink.
+if ! command -v psql >/dev/null 2>&1 || ! compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null; then
+  need_apt+=(postgresql)
+fi
+venv="$HOME/.cache/weir/venv"
+if ! command -v python3 >/dev/null 2>&1; then
+  need_apt+=(python3 python3-venv)
+elif [ ! -x "$venv/bin/python" ]; then
+  probe="$(mktemp -d)"                                           # Debian splits venv out
+  python3 -m venv "$probe/venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
+  rm -rf "$probe"
+fi
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} from Debian"
@@ -20,4 +33,16 @@ fi
 if ! cargo nextest --version >/dev/null 2>&1; then
   echo "setup: installing cargo-nextest from crates.io"
   cargo install cargo-nextest --locked
+fi
+
+# The SMTP sink (testkit/smtp_sink.py) runs in its own venv, so the system Python stays as
+# Debian ships it. A venv left without pip (an interrupted run) is made again.
+if [ ! -x "$venv/bin/python" ] || ! "$venv/bin/python" -m pip --version >/dev/null 2>&1; then
+  echo "setup: creating the Python venv $venv"
+  mkdir -p "$(dirname "$venv")"
+  python3 -m venv --clear "$venv"
+fi
+if ! "$venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
+  echo "setup: installing aiosmtpd==1.4.6 from PyPI into $venv"
+  "$venv/bin/python" -m pip install -q aiosmtpd==1.4.6
 fi
