@@ -40,6 +40,65 @@ enum Command {
     /// Work with plugins (WebAssembly components).
     #[command(subcommand)]
     Plugin(PluginCommand),
+    /// Run the portal (control plane web application and API).
+    Portal(PortalArgs),
+    /// Apply the portal's database migrations and exit.
+    Migrate(PortalArgs),
+}
+
+/// Where the portal's settings come from (file, then `WEIR_*` environment, then these flags).
+#[derive(clap::Args)]
+struct PortalArgs {
+    /// The portal config file (TOML); defaults apply when unset.
+    #[arg(long, short)]
+    config: Option<PathBuf>,
+    /// HTTP listen address (`ip:port`).
+    #[arg(long)]
+    listen: Option<String>,
+    /// `sqlite:PATH` or `postgres://USER@HOST/DB`.
+    #[arg(long)]
+    database_url: Option<String>,
+    /// Directory for the SQLite file and other local state.
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// The address users reach the portal at (links in emails).
+    #[arg(long)]
+    public_url: Option<String>,
+}
+
+impl PortalArgs {
+    fn load(&self) -> anyhow::Result<weir_portal::PortalConfig> {
+        let flags = weir_portal::Flags {
+            listen: self.listen.clone(),
+            database_url: self.database_url.clone(),
+            data_dir: self.data_dir.clone(),
+            public_url: self.public_url.clone(),
+        };
+        Ok(weir_portal::PortalConfig::load(
+            self.config.as_deref(),
+            std::env::vars(),
+            &flags,
+        )?)
+    }
+}
+
+/// Runs `weir portal` or `weir migrate` on a Tokio runtime of its own.
+fn portal_command(args: &PortalArgs, migrate_only: bool) -> anyhow::Result<()> {
+    let config = args.load()?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
+    runtime.block_on(async {
+        if migrate_only {
+            let pool = weir_portal::db::Pool::connect(config.database_url().expose()).await?;
+            pool.migrate().await?;
+            println!("migrations applied ({})", pool.backend());
+            Ok(())
+        } else {
+            Ok(weir_portal::serve(config).await?)
+        }
+    })
 }
 
 #[derive(Subcommand)]
@@ -256,6 +315,17 @@ fn plugin_command(cmd: PluginCommand) -> anyhow::Result<()> {
     Ok(())
 }
 
+/// Prints an error chain and turns it into the exit status.
+fn exit_code(result: anyhow::Result<()>) -> ExitCode {
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
@@ -279,13 +349,12 @@ fn main() -> ExitCode {
                 }
             }
         }
-        Command::Plugin(cmd) => match plugin_command(cmd) {
-            Ok(()) => ExitCode::SUCCESS,
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::FAILURE
-            }
-        },
+        Command::Portal(args) => {
+            weir_proxy::init_logging();
+            exit_code(portal_command(&args, false).context("weir portal"))
+        }
+        Command::Migrate(args) => exit_code(portal_command(&args, true).context("weir migrate")),
+        Command::Plugin(cmd) => exit_code(plugin_command(cmd)),
         Command::CheckConfig { file } => {
             match weir_proxy::PluginEngine::new(weir_proxy::Metrics::new())
                 .map_err(weir_proxy::LoadError::Plugins)

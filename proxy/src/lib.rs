@@ -29,8 +29,9 @@ mod tls;
 pub use loader::{load, LoadError, LoadedConfig, Overrides};
 pub use logging::init as init_logging;
 pub use metrics::Metrics;
+pub use plugin_host::builtin::{lookup as builtin_plugin, names as builtin_plugin_names};
 pub use plugin_host::PluginEngine;
-pub use plugin_try::{bench_plugin, try_plugin, BenchOptions};
+pub use plugin_try::{bench_plugin, check_plugin, try_plugin, BenchOptions};
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;

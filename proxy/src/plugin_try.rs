@@ -7,6 +7,7 @@
 use crate::metrics::Metrics;
 use crate::plugin_host::{Chain, ChainStop, LoadedPlugin, PluginEngine};
 use serde::Deserialize;
+use std::sync::Arc;
 use weir_bundle::PluginRef;
 use weir_sdk_wit::bindings::weir::plugin::types::{Request, Response};
 
@@ -57,6 +58,28 @@ fn load_chain(component: &[u8], config: serde_json::Value, copies: usize) -> Res
         })
         .collect::<Result<_, _>>()?;
     Ok(Chain { plugins })
+}
+
+/// Validates and compiles `component` (once per content, as [`PluginEngine::component`]) and
+/// runs its `init` with `config`, as a node would when loading it: `Ok(sha256)` when the plugin
+/// accepts the config, else its reason. The portal checks uploads and site configs with this.
+pub fn check_plugin(
+    engine: &Arc<PluginEngine>,
+    component: &[u8],
+    config: &serde_json::Value,
+) -> Result<String, String> {
+    let (version, compiled) = engine.component(component).map_err(|e| e.to_string())?;
+    let plugin_ref = PluginRef {
+        name: "check".into(),
+        source: String::new(),
+        config: config.clone(),
+        on_error: weir_bundle::FailurePolicy::FailClosed,
+        deadline_ms: 1000,
+        memory_mb: 64,
+        max_body_bytes: 1 << 20,
+    };
+    LoadedPlugin::load(engine, &compiled, &version, "check", "check", &plugin_ref)?;
+    Ok(version)
 }
 
 fn sample_request(sample: SampleRequest) -> Request {

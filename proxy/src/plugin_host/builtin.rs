@@ -15,6 +15,11 @@ macro_rules! builtins {
 /// Name and component of each built-in plugin.
 const BUILTINS: &[(&str, &[u8])] = builtins!["geofence", "minify", "router", "waf"];
 
+/// The names of the built-in plugins, sorted.
+pub fn names() -> Vec<&'static str> {
+    BUILTINS.iter().map(|(n, _)| *n).collect()
+}
+
 /// The built-in plugin a `source` names: `Some(Ok(bytes))` for a known one, `Some(Err(..))`
 /// for `builtin:` with an unknown name, `None` when `source` is not a built-in reference.
 pub fn lookup(source: &str) -> Option<Result<&'static [u8], String>> {

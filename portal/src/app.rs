@@ -1,0 +1,118 @@
+//! The portal application: shared state, the router (API, link pages, health), security
+//! headers on every response, and [`serve`], which runs migrations, the outbox sender and the
+//! HTTP server.
+
+use crate::auth::Accounts;
+use crate::config::PortalConfig;
+use crate::db::{DbError, Pool};
+use crate::mail::Sender;
+use crate::store::Store;
+use crate::registry::Registry;
+use crate::tenant_config::TenantConfig;
+use crate::{api, pages};
+use axum::http::{header, HeaderValue};
+use axum::response::Response;
+use axum::routing::get;
+use axum::Router;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+/// What every handler shares.
+#[derive(Clone)]
+pub struct AppState {
+    pub store: Store,
+    pub config: Arc<PortalConfig>,
+    pub accounts: Accounts,
+    pub config_service: TenantConfig,
+    pub registry: Registry,
+}
+
+/// Why the portal could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error("database: {0}")]
+    Db(#[from] DbError),
+    #[error("{0}")]
+    Setup(String),
+    #[error("listening on {0}: {1}")]
+    Listen(String, std::io::Error),
+}
+
+impl AppState {
+    /// Opens and migrates the database and builds the services.
+    pub async fn open(config: PortalConfig) -> Result<AppState, StartError> {
+        let url = config.database_url();
+        {
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                StartError::Setup(format!("creating data dir {}: {e}", config.data_dir.display()))
+            })?;
+        }
+        let pool = Pool::connect(url.expose()).await?;
+        pool.migrate().await?;
+        tracing::info!(backend = pool.backend(), "database ready");
+        let store = Store::new(pool);
+        let config = Arc::new(config);
+        let accounts = Accounts::new(store.clone(), config.clone())
+            .map_err(|e| StartError::Setup(e.to_string()))?;
+        let registry = Registry::new(store.clone(), &config.data_dir).map_err(StartError::Setup)?;
+        Ok(AppState {
+            config_service: TenantConfig::new(store.clone(), registry.clone()),
+            registry,
+            store,
+            config,
+            accounts,
+        })
+    }
+}
+
+/// Security headers for every response.
+async fn secure_headers(mut response: Response) -> Response {
+    let h = response.headers_mut();
+    let set = |h: &mut axum::http::HeaderMap, name: &'static str, value: &'static str| {
+        h.insert(name, HeaderValue::from_static(value));
+    };
+    set(
+        h,
+        "content-security-policy",
+        "default-src 'self'; img-src 'self' data:; style-src 'self' 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
+    );
+    set(h, "x-content-type-options", "nosniff");
+    set(h, "x-frame-options", "DENY");
+    set(h, "referrer-policy", "same-origin");
+    if !h.contains_key(header::CACHE_CONTROL) {
+        set(h, "cache-control", "no-store");
+    }
+    response
+}
+
+/// The whole router.
+pub fn router(state: AppState) -> Router {
+    Router::new()
+        .merge(api::routes())
+        .merge(pages::routes())
+        .route("/healthz", get(|| async { "ok" }))
+        .layer(axum::middleware::map_response(secure_headers))
+        .with_state(state)
+}
+
+/// Runs the portal until the process ends: migrations, outbox sender, HTTP.
+pub async fn serve(config: PortalConfig) -> Result<(), StartError> {
+    let listen = config.listen.clone();
+    let state = AppState::open(config).await?;
+    let sender = Sender::new(state.store.clone(), &state.config.smtp)
+        .map_err(|e| StartError::Setup(e.to_string()))?;
+    tokio::spawn(sender.run(Duration::from_millis(state.config.smtp.poll_ms)));
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| StartError::Listen(listen.clone(), e))?;
+    let local = listener.local_addr().map_err(|e| StartError::Listen(listen.clone(), e))?;
+    tracing::info!(listen = %local, public_url = %state.config.public_url, "portal listening");
+    println!("weir portal listening on http://{local}");
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .await
+    .map_err(|e| StartError::Listen(listen, e))
+}

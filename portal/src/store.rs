@@ -1,0 +1,48 @@
+//! Persistence: [`Store`] owns the pool, and each submodule adds the queries of one area. Every
+//! query that touches tenant data takes the tenant id and filters by it.
+
+mod accounts;
+mod api_tokens;
+mod config_items;
+mod outbox;
+mod plugins;
+
+pub use accounts::{EmailToken, Membership, NewUser, Session, Tenant, User};
+pub use api_tokens::ApiToken;
+pub use config_items::{ConfigChange, ConfigItem, VersionInfo};
+pub use outbox::{NewMail, OutboxMail};
+pub use plugins::PluginVersion;
+
+use crate::db::Pool;
+
+/// Why a store call failed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The email address already has an account.
+    #[error("an account with this email already exists")]
+    EmailTaken,
+    /// Two changes raced for the same version number; the caller may retry.
+    #[error("another change was saved at the same time")]
+    Conflict,
+    /// The database failed.
+    #[error(transparent)]
+    Db(#[from] sqlx::Error),
+}
+
+/// The portal's data, on SQLite or PostgreSQL.
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+impl Store {
+    /// A store on an open (and migrated) pool.
+    pub fn new(pool: Pool) -> Store {
+        Store { pool }
+    }
+
+    /// The pool, for jobs that need their own queries.
+    pub fn pool(&self) -> &Pool {
+        &self.pool
+    }
+}

@@ -1,0 +1,81 @@
+//! Test support: a store on each backend (a throwaway SQLite file and a throwaway PostgreSQL
+//! database), and a running portal with its outbox sender.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+use weir_portal::db::Pool;
+use weir_portal::store::Store;
+use weir_portal::{AppState, PortalConfig};
+use weir_testkit::postgres::{TestDb, TestPostgres};
+
+/// Keeps a backend's database alive for the test.
+pub enum Keep {
+    Sqlite(#[allow(dead_code)] tempfile::TempDir),
+    Postgres(#[allow(dead_code)] TestDb),
+}
+
+/// Database URLs of both backends: (name, url, keep-alive guard).
+pub fn backends() -> Vec<(&'static str, String, Keep)> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let sqlite = format!("sqlite:{}", dir.path().join("portal.db").display());
+    let pg = TestPostgres::database();
+    let pg_url = pg.url().to_string();
+    vec![
+        ("sqlite", sqlite, Keep::Sqlite(dir)),
+        ("postgres", pg_url, Keep::Postgres(pg)),
+    ]
+}
+
+/// A migrated store on `url`.
+pub async fn store(url: &str) -> Store {
+    let pool = Pool::connect(url).await.expect("connect");
+    pool.migrate().await.expect("migrate");
+    // Migrating twice is a no-op.
+    pool.migrate().await.expect("migrate again");
+    Store::new(pool)
+}
+
+/// A portal serving on 127.0.0.1:0, sending mail to `smtp_url`.
+pub struct Portal {
+    pub addr: SocketAddr,
+    pub state: AppState,
+    _data_dir: tempfile::TempDir,
+}
+
+impl Portal {
+    pub async fn start(database_url: &str, smtp_url: &str) -> Portal {
+        let data_dir = tempfile::tempdir().expect("data dir");
+        let mut config = PortalConfig::default();
+        config.data_dir = data_dir.path().to_path_buf();
+        config.database_url = Some(weir_bundle::Secret::new(database_url));
+        config.smtp.url = weir_bundle::Secret::new(smtp_url);
+        config.smtp.poll_ms = 50;
+        config.auth.argon2_memory_kib = 1024;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let addr = listener.local_addr().expect("addr");
+        config.public_url = format!("http://{addr}");
+        let state = AppState::open(config).await.expect("open portal");
+        let sender = weir_portal::mail::Sender::new(state.store.clone(), &state.config.smtp)
+            .expect("sender");
+        tokio::spawn(sender.run(Duration::from_millis(50)));
+        let app = weir_portal::router(state.clone());
+        tokio::spawn(async move {
+            let _ = axum::serve(
+                listener,
+                app.into_make_service_with_connect_info::<SocketAddr>(),
+            )
+            .await;
+        });
+        Portal {
+            addr,
+            state,
+            _data_dir: data_dir,
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://{}{path}", self.addr)
+    }
+}
