@@ -9,7 +9,7 @@ use crate::mail::Sender;
 use crate::store::Store;
 use crate::registry::Registry;
 use crate::tenant_config::TenantConfig;
-use crate::{api, pages};
+use crate::{api, pages, ui};
 use axum::http::{header, HeaderValue};
 use axum::response::Response;
 use axum::routing::get;
@@ -91,6 +91,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .merge(api::routes())
         .merge(pages::routes())
+        .merge(ui::routes())
         .route("/healthz", get(|| async { "ok" }))
         .layer(axum::middleware::map_response(secure_headers))
         .with_state(state)

@@ -5,3 +5,4 @@ mod flows;
 mod plugins;
 mod store;
 mod support;
+mod ui;
