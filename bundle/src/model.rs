@@ -42,6 +42,7 @@ impl From<NodeConfigFile> for NodeConfig {
 }
 
 /// Sites and pools: what the portal produces for a tenant's nodes.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct Bundle {
@@ -119,6 +120,7 @@ impl Default for ProxySettings {
 }
 
 /// A site: hostnames served by one pool (`[[site]]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Site {
@@ -155,6 +157,7 @@ fn default_tenant() -> String {
 }
 
 /// What happens to a request when a plugin fails (trap, deadline, memory, invalid action).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum FailurePolicy {
@@ -169,6 +172,7 @@ pub enum FailurePolicy {
 }
 
 /// One plugin in a site's chain (`[[site.plugin]]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct PluginRef {
@@ -178,6 +182,7 @@ pub struct PluginRef {
     pub source: String,
     /// Handed to the plugin's `init` as JSON.
     #[serde(default = "empty_object")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Object))]
     pub config: serde_json::Value,
     /// What a failure does.
     #[serde(default)]
@@ -214,6 +219,7 @@ fn default_retry_after_s() -> u32 {
 }
 
 /// PEM certificate chain and private key of a site (`[site.tls]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct SiteTls {
@@ -224,6 +230,7 @@ pub struct SiteTls {
 }
 
 /// Leaky bucket per client IP (`[site.rate_limit]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimit {
@@ -234,6 +241,7 @@ pub struct RateLimit {
 }
 
 /// How a pool picks a backend.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
 #[serde(rename_all = "snake_case")]
 pub enum Algorithm {
@@ -247,6 +255,7 @@ pub enum Algorithm {
 }
 
 /// A pool of backends (`[[pool]]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Pool {
@@ -270,6 +279,7 @@ pub struct Pool {
 }
 
 /// Health checking of a pool's backends (`[pool.health]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Health {
@@ -304,6 +314,7 @@ impl Default for Health {
 }
 
 /// One backend server (`[[pool.backend]]`).
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Backend {

@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 /// One thing wrong with a config, at a key path like `pool[0].backend[1].weight`.
+#[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct Problem {
     /// Where in the config the problem is.

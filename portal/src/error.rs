@@ -42,13 +42,17 @@ pub enum ApiError {
     Internal(String),
 }
 
-#[derive(serde::Serialize)]
-struct Body<'a> {
-    error: String,
+/// The body of every error answer.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct ErrorBody {
+    /// What went wrong, for people.
+    pub error: String,
+    /// The fields at fault, when there are any.
     #[serde(skip_serializing_if = "Option::is_none")]
-    problems: Option<&'a Problems>,
+    pub problems: Option<Vec<weir_bundle::Problem>>,
+    /// For internal errors: the id to quote to support.
     #[serde(skip_serializing_if = "Option::is_none")]
-    id: Option<String>,
+    pub id: Option<String>,
 }
 
 impl IntoResponse for ApiError {
@@ -80,9 +84,9 @@ impl IntoResponse for ApiError {
         };
         let mut response = (
             status,
-            Json(Body {
+            Json(ErrorBody {
                 error,
-                problems,
+                problems: problems.map(|p| p.0.clone()),
                 id,
             }),
         )

@@ -17,7 +17,7 @@ pub mod session;
 pub mod store;
 pub mod tenant_config;
 pub mod tokens;
-mod ui;
 
+pub use api::openapi;
 pub use app::{router, serve, AppState, StartError};
 pub use config::{ConfigError, Flags, PortalConfig};

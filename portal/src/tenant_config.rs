@@ -47,9 +47,10 @@ pub enum ConfigError {
 }
 
 /// One line of a diff.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, utoipa::ToSchema)]
 pub struct DiffLine {
     /// ` `, `+` or `-`.
+    #[schema(value_type = String)]
     pub op: char,
     pub text: String,
 }

@@ -3,53 +3,90 @@
 //! with optional `?notes=`.
 
 use crate::app::AppState;
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorBody};
 use crate::registry::MAX_UPLOAD_BYTES;
 use crate::session::Caller;
+use crate::store::PluginVersion;
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, FromRequest, Path, Query, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
-use axum::{Json, Router};
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
 
-pub fn routes() -> Router<AppState> {
-    Router::new()
-        .route("/api/t/{tenant}/plugins", get(list))
-        .route(
-            "/api/t/{tenant}/plugins/{name}",
-            axum::routing::post(upload).layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1)),
-        )
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list))
+        .routes(routes!(upload))
+        .layer(DefaultBodyLimit::max(MAX_UPLOAD_BYTES + 1))
 }
 
+/// A plugin every tenant has.
+#[derive(Serialize, ToSchema)]
+struct BuiltinPlugin {
+    name: String,
+    /// What a site's chain names it by.
+    source: String,
+}
+
+/// An uploaded version and how a site names it.
+#[derive(Serialize, ToSchema)]
+struct UploadedPlugin {
+    #[serde(flatten)]
+    plugin: PluginVersion,
+    /// `registry:NAME@VERSION`.
+    source: String,
+}
+
+#[derive(Serialize, ToSchema)]
+struct PluginsBody {
+    builtin: Vec<BuiltinPlugin>,
+    uploaded: Vec<UploadedPlugin>,
+}
+
+fn uploaded(plugin: PluginVersion) -> UploadedPlugin {
+    UploadedPlugin {
+        source: format!("registry:{}@{}", plugin.name, plugin.version),
+        plugin,
+    }
+}
+
+/// Built-in plugins and the tenant's uploads.
+#[utoipa::path(get, path = "/api/t/{tenant}/plugins", tag = "plugins",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    security(("session" = []), ("token" = [])),
+    responses((status = 200, body = PluginsBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
 async fn list(
     State(s): State<AppState>,
     c: Caller,
     Path(t): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Json<PluginsBody>, ApiError> {
     c.member_of(&s, &t).await?;
-    let uploaded = s.registry.list(&t).await?;
-    let builtin: Vec<Value> = weir_proxy::builtin_plugin_names()
+    let builtin = weir_proxy::builtin_plugin_names()
         .into_iter()
-        .map(|n| json!({"name": n, "source": format!("builtin:{n}")}))
-        .collect();
-    let uploaded: Vec<Value> = uploaded
-        .into_iter()
-        .map(|v| {
-            let source = format!("registry:{}@{}", v.name, v.version);
-            let mut row = json!(v);
-            row["source"] = json!(source);
-            row
+        .map(|n| BuiltinPlugin {
+            name: n.to_string(),
+            source: format!("builtin:{n}"),
         })
         .collect();
-    Ok(Json(json!({ "builtin": builtin, "uploaded": uploaded })))
+    let uploaded = s
+        .registry
+        .list(&t)
+        .await?
+        .into_iter()
+        .map(uploaded)
+        .collect();
+    Ok(Json(PluginsBody { builtin, uploaded }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct UploadQuery {
+    /// What changed in this version (up to 2000 characters).
     #[serde(default)]
     notes: String,
 }
@@ -74,6 +111,15 @@ impl FromRequest<AppState> for Upload {
     }
 }
 
+/// Uploads a component as the next version of plugin `{name}`. It is validated as a node
+/// would (a `weir:plugin` component, no forbidden imports, compiles in time); a refusal says
+/// exactly why (`problems[0].field` is `file`).
+#[utoipa::path(post, path = "/api/t/{tenant}/plugins/{name}", tag = "plugins",
+    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Plugin name: a-z, 0-9, '-'"), UploadQuery),
+    security(("session" = [], "csrf" = []), ("token" = [])),
+    responses((status = 201, body = UploadedPlugin), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),
+        (status = 413, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn upload(
     State(s): State<AppState>,
     c: Caller,
@@ -86,10 +132,5 @@ async fn upload(
         .registry
         .upload(&t, &name, &q.notes, body.to_vec(), &access.author)
         .await?;
-    let source = format!("registry:{}@{}", v.name, v.version);
-    Ok((
-        StatusCode::CREATED,
-        Json(json!({ "plugin": v, "source": source })),
-    )
-        .into_response())
+    Ok((StatusCode::CREATED, Json(uploaded(v))).into_response())
 }

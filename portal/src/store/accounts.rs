@@ -22,7 +22,7 @@ pub struct NewUser {
 }
 
 /// A tenant (organisation).
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Tenant {
     pub id: String,
     pub name: String,
@@ -30,7 +30,7 @@ pub struct Tenant {
 }
 
 /// A user's role in a tenant.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Membership {
     pub tenant_id: String,
     pub tenant_name: String,

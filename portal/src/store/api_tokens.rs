@@ -4,7 +4,7 @@ use super::{Store, StoreError};
 use crate::db::on_pool;
 
 /// A token as listed (never its secret).
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct ApiToken {
     pub id: String,
     pub tenant_id: String,

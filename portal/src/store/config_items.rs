@@ -13,7 +13,7 @@ pub struct ConfigItem {
 }
 
 /// One version in the history (without its bundle).
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct VersionInfo {
     pub version: i64,
     pub summary: String,

@@ -4,7 +4,7 @@ use super::{Store, StoreError};
 use crate::db::{is_unique_violation, on_pool};
 
 /// One uploaded version of a tenant's plugin.
-#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize)]
+#[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct PluginVersion {
     pub name: String,
     pub version: i64,

@@ -3,6 +3,6 @@
 
 mod flows;
 mod plugins;
+mod router;
 mod store;
 mod support;
-mod ui;

@@ -53,14 +53,14 @@ async fn uploads_are_validated_versioned_and_private_to_their_tenant() {
         .await;
         assert_eq!(status, StatusCode::CREATED, "{body}");
         assert_eq!(body["source"], "registry:my-filter@1");
-        let sha = body["plugin"]["sha256"].as_str().unwrap().to_string();
+        let sha = body["sha256"].as_str().unwrap().to_string();
         let (status, body) = upload(&api, at("/plugins/my-filter"), &a.token, dist("noop")).await;
         assert_eq!(
             (status, body["source"].as_str()),
             (StatusCode::CREATED, Some("registry:my-filter@2"))
         );
         assert_eq!(
-            body["plugin"]["sha256"],
+            body["sha256"],
             sha.as_str(),
             "same content, same address"
         );
