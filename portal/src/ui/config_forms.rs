@@ -154,8 +154,8 @@ impl SiteForm {
             hosts: f.get("hosts").to_string(),
             pool: f.get("pool").trim().to_string(),
             retry_after_s: f.get("retry_after_s").to_string(),
-            rate: f.get("rate").to_string(),
-            burst: f.get("burst").to_string(),
+            rate: f.get("rate_limit.rate").to_string(),
+            burst: f.get("rate_limit.burst").to_string(),
             plugins,
         }
     }
@@ -572,10 +572,10 @@ impl PoolForm {
             algorithm: f.get("algorithm").to_string(),
             backup: f.get("backup").trim().to_string(),
             health_path: f.get("health_path").trim().to_string(),
-            interval_ms: f.get("interval_ms").to_string(),
-            timeout_ms: f.get("timeout_ms").to_string(),
-            fail_after: f.get("fail_after").to_string(),
-            pass_after: f.get("pass_after").to_string(),
+            interval_ms: f.get("health.interval_ms").to_string(),
+            timeout_ms: f.get("health.timeout_ms").to_string(),
+            fail_after: f.get("health.fail_after").to_string(),
+            pass_after: f.get("health.pass_after").to_string(),
             backends,
         }
     }
@@ -910,8 +910,8 @@ mod tests {
             ("hosts".into(), " a.example \n\nb.example\n".into()),
             ("pool".into(), "web".into()),
             ("retry_after_s".into(), "".into()),
-            ("rate".into(), "2.5".into()),
-            ("burst".into(), "".into()),
+            ("rate_limit.rate".into(), "2.5".into()),
+            ("rate_limit.burst".into(), "".into()),
             ("plugin[4].name".into(), "waf".into()),
             ("plugin[4].source".into(), "builtin:waf".into()),
             ("plugin[4].config".into(), "{\"paranoia\": 2}".into()),
@@ -947,8 +947,8 @@ mod tests {
     fn a_pool_form_keeps_hidden_health_settings() {
         let f = Fields(vec![
             ("algorithm".into(), "weighted".into()),
-            ("interval_ms".into(), "2000".into()),
-            ("timeout_ms".into(), "".into()),
+            ("health.interval_ms".into(), "2000".into()),
+            ("health.timeout_ms".into(), "".into()),
             ("backend[0].addr".into(), "10.0.0.1:80".into()),
             ("backend[0].weight".into(), "3".into()),
             ("backend[0].tls".into(), "on".into()),

@@ -8,6 +8,7 @@ use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{Html, IntoResponse, Redirect, Response};
 use minijinja::{Environment, Value};
 use serde::Serialize;
+use std::fmt::Write as _;
 use std::sync::OnceLock;
 
 /// Every template, by name; `include_str!` puts them in the binary.
@@ -66,10 +67,36 @@ fn env() -> &'static Environment<'static> {
         env.add_global("css_url", Value::from(super::assets::url("app.css")));
         env.add_global("js_url", Value::from(super::assets::url("app.js")));
         env.add_global("icon_url", Value::from(super::assets::url("icon.svg")));
+        env.set_formatter(format_value);
         env.add_filter("datetime", datetime);
         env.add_filter("filesize", filesize);
         env
     })
+}
+
+/// Writes a value into the page: strings HTML-escaped (but `/` left alone, so links read
+/// well), everything else as minijinja does.
+fn format_value(
+    out: &mut minijinja::Output,
+    state: &minijinja::State,
+    value: &Value,
+) -> Result<(), minijinja::Error> {
+    if matches!(state.auto_escape(), minijinja::AutoEscape::Html) && !value.is_safe() {
+        if let Some(text) = value.as_str() {
+            for c in text.chars() {
+                match c {
+                    '<' => out.write_str("&lt;")?,
+                    '>' => out.write_str("&gt;")?,
+                    '&' => out.write_str("&amp;")?,
+                    '"' => out.write_str("&quot;")?,
+                    '\'' => out.write_str("&#x27;")?,
+                    c => out.write_char(c)?,
+                }
+            }
+            return Ok(());
+        }
+    }
+    minijinja::escape_formatter(out, state, value)
 }
 
 /// A unix time as `2026-11-22 14:03 UTC` (`never` when unset).

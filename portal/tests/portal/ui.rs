@@ -169,10 +169,10 @@ const POOL_WEB: &[(&str, &str)] = &[
     ("algorithm", "round_robin"),
     ("backup", ""),
     ("health_path", "/healthz"),
-    ("interval_ms", "1000"),
-    ("timeout_ms", "500"),
-    ("fail_after", "1"),
-    ("pass_after", "2"),
+    ("health.interval_ms", "1000"),
+    ("health.timeout_ms", "500"),
+    ("health.fail_after", "1"),
+    ("health.pass_after", "2"),
     ("backend[0].addr", "127.0.0.1:9001"),
     ("backend[0].weight", "1"),
     ("backend[0].sni", ""),
@@ -182,6 +182,23 @@ const POOL_WEB: &[(&str, &str)] = &[
     ("backend[4].addr", ""),
     ("backend[4].weight", "1"),
 ];
+
+/// Asserts the form in `html` has an input for every field name the test posts (row numbers
+/// as `[0]`), so the tests post what a browser would.
+fn assert_form_has(html: &str, fields: &[(&str, &str)]) {
+    for (name, _) in fields {
+        let name = match name.split_once('[') {
+            Some((prefix, rest)) => {
+                format!("{prefix}[0]{}", &rest[rest.find(']').unwrap_or(0) + 1..])
+            }
+            None => name.to_string(),
+        };
+        assert!(
+            html.contains(&format!("name=\"{name}\"")),
+            "the form has no input {name}"
+        );
+    }
+}
 
 /// `fields` plus the CSRF token.
 fn with_csrf<'a>(csrf: &'a str, fields: &[(&'a str, &'a str)]) -> Vec<(&'a str, &'a str)> {
@@ -244,6 +261,7 @@ async fn ui_signup_pools_sites_validation_csrf_and_history() {
         let t = |path: &str| p.url(&format!("/t/{tenant}{path}"));
 
         // A pool through the form: empty rows are skipped, row gaps are fine.
+        assert_form_has(&get(&c, t("/pools/new")).await.html, POOL_WEB);
         let r = post(&c, t("/pools/new"), &with_csrf(&csrf, POOL_WEB)).await;
         assert_eq!(
             (r.status, r.location.as_str()),
@@ -287,13 +305,14 @@ async fn ui_signup_pools_sites_validation_csrf_and_history() {
             ("hosts", "Bad Host\nok.example"),
             ("pool", "web"),
             ("retry_after_s", "30"),
-            ("rate", ""),
-            ("burst", ""),
+            ("rate_limit.rate", ""),
+            ("rate_limit.burst", ""),
             ("plugin[0].name", "waf"),
             ("plugin[0].source", "builtin:waf"),
             ("plugin[0].config", "{\"paranoia\": 7}"),
             ("plugin[0].on_error", "fail_closed"),
         ];
+        assert_form_has(&get(&c, t("/sites/new")).await.html, &bad_site);
         let r = post(&c, t("/sites/new"), &with_csrf(&csrf, &bad_site)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY, "{}", r.html);
         let hosts_error = error_text(&r.html, "hosts-error")
@@ -323,8 +342,8 @@ async fn ui_signup_pools_sites_validation_csrf_and_history() {
         let mut typo = bad_site.to_vec();
         typo[1] = ("hosts", "shop.example");
         typo[8] = ("plugin[0].config", "{paranoia");
-        typo[4] = ("rate", "fast");
-        typo[5] = ("burst", "10");
+        typo[4] = ("rate_limit.rate", "fast");
+        typo[5] = ("rate_limit.burst", "10");
         let r = post(&c, t("/sites/new"), &with_csrf(&csrf, &typo)).await;
         assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
         assert!(
