@@ -917,3 +917,135 @@ async fn ui_password_reset_through_the_pages() {
     .await;
     assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
 }
+
+/// A `multipart/form-data` body: (content type, bytes).
+fn multipart(fields: &[(&str, &str)], file: Option<&[u8]>) -> (String, Vec<u8>) {
+    let boundary = "weir-ui-test-7c1f9a";
+    let mut body = Vec::new();
+    for (name, value) in fields {
+        body.extend_from_slice(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"\r\n\r\n{value}\r\n").as_bytes());
+    }
+    if let Some(bytes) = file {
+        body.extend_from_slice(
+            format!("--{boundary}\r\nContent-Disposition: form-data; name=\"file\"; filename=\"plugin.wasm\"\r\nContent-Type: application/wasm\r\n\r\n").as_bytes(),
+        );
+        body.extend_from_slice(bytes);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(format!("--{boundary}--\r\n").as_bytes());
+    (format!("multipart/form-data; boundary={boundary}"), body)
+}
+
+async fn upload(
+    c: &reqwest::Client,
+    url: String,
+    fields: &[(&str, &str)],
+    file: Option<&[u8]>,
+) -> Page {
+    let (content_type, body) = multipart(fields, file);
+    page(
+        c.post(url)
+            .header("content-type", content_type)
+            .body(body)
+            .send()
+            .await
+            .expect("upload"),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_plugin_upload_form() {
+    let smtp = SmtpSink::start();
+    let noop = std::fs::read(format!(
+        "{}/../plugins/dist/noop.wasm",
+        env!("CARGO_MANIFEST_DIR")
+    ))
+    .expect("noop.wasm");
+    for (backend, url, _keep) in backends() {
+        let p = Portal::start(&url, &smtp.url()).await;
+        let (c, tenant, csrf) =
+            onboard(&p, &smtp, &format!("uma.{backend}@example.test"), "Uploads").await;
+        let t = |path: &str| p.url(&format!("/t/{tenant}{path}"));
+        let form = get(&c, t("/plugins")).await;
+        assert!(
+            form.html.contains("enctype=\"multipart/form-data\"")
+                && form.html.contains("name=\"file\"")
+        );
+        assert!(form.html.contains("builtin:waf"), "built-ins listed");
+
+        let r = upload(
+            &c,
+            t("/plugins"),
+            &[("name", "my-filter"), ("notes", "")],
+            Some(&noop),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::FORBIDDEN, "no CSRF token");
+        let r = upload(
+            &c,
+            t("/plugins"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "my-filter"),
+                ("notes", "kept notes"),
+            ],
+            Some(b"hello"),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert!(
+            error_text(&r.html, "file-error").is_some_and(|e| e.contains("bad magic bytes")),
+            "{}",
+            r.html
+        );
+        assert!(
+            r.html.contains("value=\"my-filter\"") && textarea(&r.html, "notes") == "kept notes"
+        );
+        let r = upload(
+            &c,
+            t("/plugins"),
+            &[("csrf_token", &csrf), ("name", "Bad_Name"), ("notes", "")],
+            Some(&noop),
+        )
+        .await;
+        assert!(error_text(&r.html, "name-error").is_some(), "{}", r.html);
+        let r = upload(
+            &c,
+            t("/plugins"),
+            &[("csrf_token", &csrf), ("name", "my-filter"), ("notes", "")],
+            None,
+        )
+        .await;
+        assert!(
+            error_text(&r.html, "file-error").is_some_and(|e| e.contains("choose")),
+            "{}",
+            r.html
+        );
+
+        let r = upload(
+            &c,
+            t("/plugins"),
+            &[
+                ("csrf_token", &csrf),
+                ("name", "my-filter"),
+                ("notes", "first"),
+            ],
+            Some(&noop),
+        )
+        .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+        let list = get(&c, t("/plugins")).await;
+        assert!(
+            list.html.contains("Uploaded my-filter version 1")
+                && list.html.contains("registry:my-filter@1"),
+            "{}",
+            list.html
+        );
+        let site_form = get(&c, t("/sites/new")).await;
+        assert!(
+            site_form.html.contains("value=\"registry:my-filter@1\""),
+            "uploads are offered in the chain"
+        );
+    }
+}
