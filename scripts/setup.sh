@@ -46,3 +46,8 @@ if ! "$venv/bin/python" -c 'import aiosmtpd' >/dev/null 2>&1; then
   echo "setup: installing aiosmtpd==1.4.6 from PyPI into $venv"
   "$venv/bin/python" -m pip install -q aiosmtpd==1.4.6
 fi
+# The OpenAPI fuzz test (portal/tests/portal/fuzz.rs) runs schemathesis from the same venv.
+if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
+  echo "setup: installing schemathesis==4.32.5 from PyPI into $venv"
+  "$venv/bin/python" -m pip install -q schemathesis==4.32.5
+fi

@@ -6,8 +6,8 @@ use crate::auth::Accounts;
 use crate::config::PortalConfig;
 use crate::db::{DbError, Pool};
 use crate::mail::Sender;
-use crate::store::Store;
 use crate::registry::Registry;
+use crate::store::Store;
 use crate::tenant_config::TenantConfig;
 use crate::{api, pages, ui};
 use axum::http::{header, HeaderValue};
@@ -45,7 +45,10 @@ impl AppState {
         let url = config.database_url();
         {
             std::fs::create_dir_all(&config.data_dir).map_err(|e| {
-                StartError::Setup(format!("creating data dir {}: {e}", config.data_dir.display()))
+                StartError::Setup(format!(
+                    "creating data dir {}: {e}",
+                    config.data_dir.display()
+                ))
             })?;
         }
         let pool = Pool::connect(url.expose()).await?;
@@ -107,7 +110,9 @@ pub async fn serve(config: PortalConfig) -> Result<(), StartError> {
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| StartError::Listen(listen.clone(), e))?;
-    let local = listener.local_addr().map_err(|e| StartError::Listen(listen.clone(), e))?;
+    let local = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen.clone(), e))?;
     tracing::info!(listen = %local, public_url = %state.config.public_url, "portal listening");
     println!("weir portal listening on http://{local}");
     axum::serve(

@@ -288,9 +288,11 @@ impl Accounts {
 
     /// Sets a new password from a reset link; ends all the user's sessions.
     pub async fn reset_password(&self, token: &str, password: &str) -> Result<(), AuthError> {
+        let hash = hash_token(token);
+        // Check the new password before using the link up, so a typo costs nothing.
         let t = self
             .store
-            .take_email_token(&hash_token(token), "reset", now())
+            .peek_email_token(&hash, "reset", now())
             .await?
             .ok_or(AuthError::BadToken)?;
         let user = self
@@ -299,8 +301,12 @@ impl Accounts {
             .await?
             .ok_or(AuthError::BadToken)?;
         check_password(password, &user.email)?;
-        let hash = self.hash(password).await?;
-        self.store.set_password(&user.id, &hash).await?;
+        let new_hash = self.hash(password).await?;
+        self.store
+            .take_email_token(&hash, "reset", now())
+            .await?
+            .ok_or(AuthError::BadToken)?;
+        self.store.set_password(&user.id, &new_hash).await?;
         // The link came by email, so the address is confirmed too.
         self.store.mark_verified(&user.id, now()).await?;
         Ok(())

@@ -5,6 +5,7 @@
 #![forbid(unsafe_code)]
 
 mod api;
+pub mod api_tokens;
 pub mod app;
 pub mod auth;
 pub mod config;
@@ -17,6 +18,7 @@ pub mod session;
 pub mod store;
 pub mod tenant_config;
 pub mod tokens;
+mod ui;
 
 pub use api::openapi;
 pub use app::{router, serve, AppState, StartError};

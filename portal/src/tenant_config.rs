@@ -154,6 +154,14 @@ impl TenantConfig {
         author: &str,
     ) -> Result<i64, ConfigError> {
         let body = with_id(body, id)?;
+        if id == "new" {
+            let mut p = Problems::default();
+            p.push(
+                "id",
+                "`new` is reserved (it names the form for a new item); choose another id",
+            );
+            return Err(ConfigError::Invalid(p));
+        }
         let mut bundle = self.bundle(tenant_id).await?;
         let (index, spec, extra) = match kind {
             Kind::Site => {

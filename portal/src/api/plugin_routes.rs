@@ -115,7 +115,7 @@ impl FromRequest<AppState> for Upload {
 /// would (a `weir:plugin` component, no forbidden imports, compiles in time); a refusal says
 /// exactly why (`problems[0].field` is `file`).
 #[utoipa::path(post, path = "/api/t/{tenant}/plugins/{name}", tag = "plugins",
-    request_body(content = Vec<u8>, content_type = "application/wasm"),
+    request_body(content = Vec<u8>, content_type = "application/octet-stream", description = "The component (any content type is accepted, e.g. application/wasm)"),
     params(("tenant" = String, Path, description = "Tenant id"), ("name" = String, Path, description = "Plugin name: a-z, 0-9, '-'"), UploadQuery),
     security(("session" = [], "csrf" = []), ("token" = [])),
     responses((status = 201, body = UploadedPlugin), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody),

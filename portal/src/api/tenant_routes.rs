@@ -3,13 +3,13 @@
 //! and every query below it is scoped by that tenant id.
 
 use super::{JsonBody, StatusBody};
+use crate::api_tokens::{mint, MintError};
 use crate::app::AppState;
 use crate::db::now;
 use crate::error::{ApiError, ErrorBody};
 use crate::session::{Caller, SignedIn};
 use crate::store::{ApiToken, Membership, VersionInfo};
 use crate::tenant_config::{DiffLine, Kind};
-use crate::tokens::{hash_token, new_id, new_token};
 use axum::extract::{Path, Query, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
@@ -412,7 +412,7 @@ async fn diff(
     Query(q): Query<DiffQuery>,
 ) -> Result<Json<DiffBody>, ApiError> {
     c.member_of(&s, &t).await?;
-    let from = q.against.unwrap_or(v - 1).max(0);
+    let from = q.against.unwrap_or(v.saturating_sub(1)).max(0);
     let lines = s.config_service.diff(&t, from, v).await?;
     Ok(Json(DiffBody { from, to: v, lines }))
 }
@@ -499,39 +499,25 @@ async fn create_token(
     JsonBody(b): JsonBody<NewToken>,
 ) -> Result<Response, ApiError> {
     u.admin_of(&s, &t).await?;
-    let mut problems = weir_bundle::Problems::default();
-    let name = b.name.trim();
-    if name.is_empty() || name.chars().count() > 64 {
-        problems.push("name", "must be 1-64 characters");
-    }
-    if !matches!(b.scope.as_str(), "read" | "write") {
-        problems.push("scope", "must be read or write");
-    }
-    if b.expires_in_days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        problems.push("expires_in_days", "must be between 1 and 3650");
-    }
-    problems.into_result().map_err(ApiError::Invalid)?;
-    let secret = format!("weir_{}", new_token());
-    let id = new_id("tok");
-    let expires_at = b.expires_in_days.map(|d| now() + i64::from(d) * 86_400);
-    s.store
-        .create_api_token(
-            &id,
-            &t,
-            name,
-            &hash_token(&secret),
-            &b.scope,
-            &u.user.email,
-            now(),
-            expires_at,
-        )
-        .await?;
+    let minted = mint(
+        &s.store,
+        &t,
+        &b.name,
+        &b.scope,
+        b.expires_in_days,
+        &u.user.email,
+    )
+    .await
+    .map_err(|e| match e {
+        MintError::Invalid(p) => ApiError::Invalid(p),
+        MintError::Store(e) => e.into(),
+    })?;
     let body = NewTokenBody {
-        id,
-        name: name.to_string(),
-        scope: b.scope,
-        expires_at,
-        token: secret,
+        id: minted.id,
+        name: minted.name,
+        scope: minted.scope,
+        expires_at: minted.expires_at,
+        token: minted.secret,
         note: "store this token now: it is not shown again".into(),
     };
     Ok((StatusCode::CREATED, Json(body)).into_response())

@@ -6,11 +6,11 @@
 use super::forms::{number, FieldErrors, Fields};
 use super::guard::{clear_flash, redirect_with_flash, Browser};
 use super::render::{html, Shell, UiError};
+use crate::api_tokens::{mint, MintError};
 use crate::app::AppState;
 use crate::db::now;
 use crate::store::Membership;
 use crate::tenant_config::ConfigError;
-use crate::tokens::{hash_token, new_id, new_token};
 use axum::extract::{Path, State};
 use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
@@ -311,36 +311,28 @@ async fn create_token(
     let mut errors = FieldErrors::default();
     let name = form.get("name").trim();
     let scope = form.get("scope");
-    if name.is_empty() || name.chars().count() > 64 {
-        errors.add("name", "must be 1-64 characters");
-    }
-    if !matches!(scope, "read" | "write") {
-        errors.add("scope", "must be read or write");
-    }
     let days: Option<u32> = number(&mut errors, "expires_in_days", form.get("expires_in_days"));
-    if days.is_some_and(|d| !(1..=3650).contains(&d)) {
-        errors.add("expires_in_days", "must be between 1 and 3650");
-    }
-    if !errors.is_empty() {
+    let minted = if errors.is_empty() {
+        match mint(&s.store, &t, name, scope, days, ctx.author()).await {
+            Ok(minted) => Some(minted),
+            Err(MintError::Invalid(problems)) => {
+                for p in problems.0 {
+                    errors.add(p.field, p.message);
+                }
+                None
+            }
+            Err(MintError::Store(e)) => return Err(e.into()),
+        }
+    } else {
+        None
+    };
+    let Some(minted) = minted else {
         let kept =
             json!({"name": name, "scope": scope, "expires_in_days": form.get("expires_in_days")});
         return tokens_page(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, kept, errors).await;
-    }
-    let secret = format!("weir_{}", new_token());
-    let id = new_id("tok");
-    let expires_at = days.map(|d| now() + i64::from(d) * 86_400);
-    s.store
-        .create_api_token(
-            &id,
-            &t,
-            name,
-            &hash_token(&secret),
-            scope,
-            ctx.author(),
-            now(),
-            expires_at,
-        )
-        .await?;
+    };
+    let (name, scope, expires_at, secret) =
+        (minted.name, minted.scope, minted.expires_at, minted.secret);
     let mut r = ctx.page(
         &s,
         "tokens",
@@ -397,7 +389,7 @@ async fn version(
         .ok_or(UiError::NotFound)?;
     let lines = s
         .config_service
-        .diff(&t, v - 1, v)
+        .diff(&t, v.saturating_sub(1).max(0), v)
         .await
         .map_err(config_error)?;
     let current = versions.first().map(|x| x.version) == Some(v);

@@ -581,6 +581,15 @@ async fn mail_queued_while_smtp_is_down_is_sent_when_it_returns() {
             &c,
             p.url("/api/auth/reset"),
             None,
+            json!({"token": token, "password": "short"}),
+        )
+        .await;
+        assert_eq!(status, StatusCode::UNPROCESSABLE_ENTITY, "{body}");
+        assert_eq!(body["problems"][0]["field"], "password");
+        let (status, body) = post(
+            &c,
+            p.url("/api/auth/reset"),
+            None,
             json!({"token": token, "password": "a brand new passphrase"}),
         )
         .await;

@@ -2,7 +2,9 @@
 //! portal on 127.0.0.1:0 with real SMTP delivery.
 
 mod flows;
+mod fuzz;
 mod plugins;
 mod router;
 mod store;
 mod support;
+mod ui;

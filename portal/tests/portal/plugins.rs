@@ -59,11 +59,7 @@ async fn uploads_are_validated_versioned_and_private_to_their_tenant() {
             (status, body["source"].as_str()),
             (StatusCode::CREATED, Some("registry:my-filter@2"))
         );
-        assert_eq!(
-            body["sha256"],
-            sha.as_str(),
-            "same content, same address"
-        );
+        assert_eq!(body["sha256"], sha.as_str(), "same content, same address");
 
         // Bad uploads: the exact reason, and nothing stored.
         for (bytes, reason) in [

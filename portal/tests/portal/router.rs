@@ -9,8 +9,10 @@ use weir_portal::{AppState, PortalConfig};
 
 async fn app() -> (axum::Router, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let mut config = PortalConfig::default();
-    config.data_dir = dir.path().to_path_buf();
+    let config = PortalConfig {
+        data_dir: dir.path().to_path_buf(),
+        ..PortalConfig::default()
+    };
     let state = AppState::open(config).await.expect("open");
     (weir_portal::router(state), dir)
 }

@@ -45,9 +45,11 @@ pub struct Portal {
 impl Portal {
     pub async fn start(database_url: &str, smtp_url: &str) -> Portal {
         let data_dir = tempfile::tempdir().expect("data dir");
-        let mut config = PortalConfig::default();
-        config.data_dir = data_dir.path().to_path_buf();
-        config.database_url = Some(weir_bundle::Secret::new(database_url));
+        let mut config = PortalConfig {
+            data_dir: data_dir.path().to_path_buf(),
+            database_url: Some(weir_bundle::Secret::new(database_url)),
+            ..PortalConfig::default()
+        };
         config.smtp.url = weir_bundle::Secret::new(smtp_url);
         config.smtp.poll_ms = 50;
         config.auth.argon2_memory_kib = 1024;
