@@ -18,7 +18,7 @@ pub struct PortalConfig {
     /// `sqlite:PATH` or `postgres://USER@HOST/DB`; default `sqlite:DATA_DIR/portal.db`.
     pub database_url: Option<Secret>,
     /// The address users reach the portal at; links in emails start with it, and cookies are
-    /// `Secure` when it is `https://`.
+    /// `Secure` when it is `https://`. Unset (empty): `http://LISTEN`.
     pub public_url: String,
     /// Outgoing email.
     pub smtp: SmtpSettings,
@@ -62,7 +62,7 @@ impl Default for PortalConfig {
             listen: "127.0.0.1:7070".into(),
             data_dir: PathBuf::from("weir-data"),
             database_url: None,
-            public_url: "http://127.0.0.1:7070".into(),
+            public_url: String::new(),
             smtp: SmtpSettings::default(),
             auth: AuthSettings::default(),
         }
@@ -159,6 +159,9 @@ impl PortalConfig {
         }
         if let Some(v) = &flags.public_url {
             config.public_url = v.clone();
+        }
+        if config.public_url.is_empty() {
+            config.public_url = format!("http://{}", config.listen);
         }
         config
             .validate()
@@ -315,6 +318,24 @@ mod tests {
             c.database_url().expose(),
             format!("sqlite:{}", Path::new("weir-data/portal.db").display())
         );
+    }
+
+    #[test]
+    fn the_public_url_follows_the_listen_address_unless_set() {
+        let flags = Flags {
+            listen: Some("127.0.0.1:7171".into()),
+            ..Flags::default()
+        };
+        let c = PortalConfig::load(None, [], &flags).unwrap();
+        assert_eq!(c.public_url, "http://127.0.0.1:7171");
+        assert!(!c.https());
+        let c = PortalConfig::load(
+            None,
+            env(&[("WEIR_PUBLIC_URL", "https://p.example")]),
+            &flags,
+        )
+        .unwrap();
+        assert_eq!(c.base_url(), "https://p.example");
     }
 
     #[test]
