@@ -21,6 +21,8 @@ elif [ ! -x "$venv/bin/python" ]; then
   python3 -m venv "$probe/venv" >/dev/null 2>&1 || need_apt+=(python3-venv)
   rm -rf "$probe"
 fi
+# The browser test (portal/tests/portal/browser.rs) drives Debian's Chromium.
+[ -x /usr/bin/chromium ] || need_apt+=(chromium)
 
 if ((${#need_apt[@]})); then
   echo "setup: installing ${need_apt[*]} from Debian"
@@ -50,4 +52,17 @@ fi
 if [ "$("$venv/bin/schemathesis" --version 2>/dev/null)" != "schemathesis, version 4.32.5" ]; then
   echo "setup: installing schemathesis==4.32.5 from PyPI into $venv"
   "$venv/bin/python" -m pip install -q schemathesis==4.32.5
+fi
+
+# The browser test drives Chromium with playwright-core from the npm registry (pinned in
+# portal/tests/browser/package-lock.json; it downloads no browser). npm ci runs again when the
+# lock file changed since the last install, as recorded in a stamp inside node_modules.
+browser_dir="$(cd "$(dirname "$0")/.." && pwd)/portal/tests/browser"
+lock_sum="$(sha256sum "$browser_dir/package-lock.json" | cut -d' ' -f1)"
+stamp="$browser_dir/node_modules/.weir-lock.sha256"
+if [ ! -d "$browser_dir/node_modules/playwright-core" ] || [ "$(cat "$stamp" 2>/dev/null)" != "$lock_sum" ]; then
+  command -v npm >/dev/null 2>&1 || { echo "setup: npm (Node.js 20) is needed for the browser test" >&2; exit 1; }
+  echo "setup: installing playwright-core from the npm registry into $browser_dir/node_modules"
+  (cd "$browser_dir" && npm ci --no-audit --no-fund --loglevel=error)
+  echo "$lock_sum" >"$stamp"
 fi

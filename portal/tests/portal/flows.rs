@@ -21,7 +21,7 @@ fn client() -> reqwest::Client {
 }
 
 /// The first `http://…` link in a mail's text that contains `path`.
-fn link(mail: &Mail, path: &str) -> String {
+pub(crate) fn link(mail: &Mail, path: &str) -> String {
     mail.text
         .split_whitespace()
         .find(|w| w.starts_with("http://") && w.contains(path))
@@ -36,7 +36,7 @@ fn token_of(link: &str) -> String {
         .to_string()
 }
 
-async fn mail_to(smtp: &SmtpSink, to: &str, subject_part: &str) -> Mail {
+pub(crate) async fn mail_to(smtp: &SmtpSink, to: &str, subject_part: &str) -> Mail {
     let (to, part) = (to.to_string(), subject_part.to_string());
     smtp.wait_for_async(
         move |m| m.to.iter().any(|t| t == &to) && m.subject.contains(&part),
