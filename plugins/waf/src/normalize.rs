@@ -240,16 +240,22 @@ impl ByteSet {
 
     /// Whether every byte present is one of `allowed` or an ASCII letter or digit.
     pub fn only_alnum_and(&self, allowed: &[u8]) -> bool {
-        let mut rest = *self;
-        for b in (b'0'..=b'9').chain(b'a'..=b'z').chain(b'A'..=b'Z') {
-            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
-        }
+        let mut rest = [
+            self.0[0] & !ALNUM.0[0],
+            self.0[1] & !ALNUM.0[1],
+            self.0[2],
+            self.0[3],
+        ];
         for b in allowed {
-            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
+            rest[usize::from(b >> 6)] &= !(1 << (b & 63));
         }
-        rest.0 == [0; 4]
+        rest == [0; 4]
     }
 }
+
+/// ASCII letters and digits as a byte set (`0`-`9` are bits 48..=57 of the first word;
+/// `A`-`Z` bits 1..=26 and `a`-`z` bits 33..=58 of the second).
+const ALNUM: ByteSet = ByteSet([0x03ff << 48, 0x07ff_fffe_07ff_fffe, 0, 0]);
 
 /// A value in the forms the detectors look at. `lower` and `html` are only stored when
 /// they differ from the form before them (most values have nothing to fold or decode).
@@ -387,6 +393,9 @@ mod tests {
         let plain = Views::of_decoded("plain".into());
         assert_eq!((plain.lower(), plain.html()), ("plain", "plain"));
         assert!(plain.bytes.only_alnum_and(b""));
+        let alnum: String = ('0'..='9').chain('a'..='z').chain('A'..='Z').collect();
+        assert_eq!(ALNUM, ByteSet::of(&alnum));
+        assert!(!Views::of_decoded("a-b".into()).bytes.only_alnum_and(b"_ "));
         assert!(!Views::of_decoded("é".into()).bytes.is_ascii());
     }
 
