@@ -233,6 +233,12 @@ impl ByteSet {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 
+    /// Whether all of `bytes` occur (a text without one of them cannot hold a word made of
+    /// them).
+    pub fn all(&self, bytes: &[u8]) -> bool {
+        bytes.iter().all(|b| self.has(*b))
+    }
+
     /// Whether any of `bytes` occurs.
     pub fn any(&self, bytes: &[u8]) -> bool {
         bytes.iter().any(|b| self.has(*b))

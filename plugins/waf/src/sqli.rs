@@ -6,6 +6,7 @@ use crate::normalize::Views;
 use crate::patterns::{any_in, group, is_one_of, may_hold, sql_group, squeezed_sql_in};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
+use std::cell::OnceCell;
 
 /// Whether the value could hold SQL at all (cheap pre-filter for ordinary values).
 fn worth_tokenizing(v: &str) -> bool {
@@ -57,13 +58,13 @@ fn is_statement(k: Tk) -> bool {
 fn injection_shape(
     toks: &[Token],
     quoted: bool,
-    prose: bool,
+    prose: &Prose,
     closes: bool,
     open_tail: bool,
 ) -> bool {
     let n = toks.len();
     // A bare expression ending in a comment: `1 OR 1 --`, `( 'a' ) in ( BINARY ( 'b') ) --`.
-    if !quoted && n > 0 && toks[n - 1].comment_after && !prose {
+    if !quoted && n > 0 && toks[n - 1].comment_after && !prose.get() {
         let expr = toks.iter().all(|t| {
             matches!(
                 t.kind,
@@ -155,8 +156,8 @@ fn injection_shape(
                     )
                 );
                 let start_expr = prev.is_none()
-                    && !prose
-                    && matches!(next, Some(Tk::Num | Tk::Op(_) | Tk::Str(_)));
+                    && matches!(next, Some(Tk::Num | Tk::Op(_) | Tk::Str(_)))
+                    && !prose.get();
                 if strong_next || (from_later && (code_before || start_expr)) {
                     return true;
                 }
@@ -169,11 +170,11 @@ fn injection_shape(
                 }
             }
             Tk::Logic
-                if i == 0 && !prose && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 =>
+                if i == 0 && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 && !prose.get() =>
             {
                 return true
             }
-            Tk::Logic if i == 0 && !prose => {
+            Tk::Logic if i == 0 && !prose.get() => {
                 // A value that starts with AND/OR/&&/|| then a comparison: `and 1=(`, `|| c == '`.
                 let j = skip_open(1);
                 if matches!(k(j), Some(Tk::Str(_)) | Some(Tk::Kw(Kw::Select))) {
@@ -201,9 +202,9 @@ fn injection_shape(
                         j += 1;
                     }
                     if p == Tk::Word
-                        && !prose
                         && matches!(k(j), Some(Tk::Num | Tk::Str(_) | Tk::Var))
                         && k(j + 1) == Some(Tk::Cmp)
+                        && !prose.get()
                     {
                         return true;
                     }
@@ -366,7 +367,7 @@ fn injection_shape(
                     return true;
                 }
             }
-            Tk::Kw(Kw::From) if !prose => {
+            Tk::Kw(Kw::From) if !prose.get() => {
                 let mut j = i + 1;
                 while matches!(k(j), Some(Tk::Word | Tk::Str(_))) && (k(j + 1) == Some(Tk::Dot)) {
                     j += 2;
@@ -458,7 +459,7 @@ fn injection_shape(
             }
             Tk::Kw(Kw::Into) if k(i + 1) == Some(Tk::Kw(Kw::Outfile)) => return true,
             Tk::Kw(Kw::Order | Kw::Group)
-                if i == 0 && !prose && k(i + 1) == Some(Tk::Kw(Kw::By)) =>
+                if i == 0 && k(i + 1) == Some(Tk::Kw(Kw::By)) && !prose.get() =>
             {
                 return true
             }
@@ -494,7 +495,7 @@ fn injection_shape(
                     return true;
                 }
             Tk::Kw(Kw::Exec)
-                if i == 0 && !prose && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) =>
+                if i == 0 && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) && !prose.get() =>
             {
                 return true
             }
@@ -571,6 +572,25 @@ pub fn prose(v: &str) -> bool {
     plain >= 4 && plain * 2 >= words
 }
 
+/// `prose(text)`, computed on first use: most values never reach a rule that asks.
+struct Prose<'a> {
+    text: &'a str,
+    known: OnceCell<bool>,
+}
+
+impl<'a> Prose<'a> {
+    fn of(text: &'a str) -> Prose<'a> {
+        Prose {
+            text,
+            known: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> bool {
+        *self.known.get_or_init(|| prose(self.text))
+    }
+}
+
 /// Typographic and full-width quotes read as ASCII quotes.
 fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
     if v.is_ascii() {
@@ -587,15 +607,19 @@ fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// The tokenizer rule (942100) over every reading of the value; `prose` is `prose(v)` when
-/// the caller knows it already.
-fn tokenizer_hit(v: &str, prose_known: Option<bool>) -> bool {
+/// The tokenizer rule (942100) over every reading of the value; `lower_prose` is the prose
+/// test of the lowercased value, which reads the same as `v` when `v` is ASCII.
+fn tokenizer_hit(v: &str, lower_prose: &Prose) -> bool {
     if !worth_tokenizing(v) {
         return false;
     }
-    let v = fold_quotes(v);
-    let v = v.as_ref();
-    let prose = prose_known.unwrap_or_else(|| prose(v));
+    // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
+    // same on both forms, so it is computed once.
+    let ascii = v.is_ascii();
+    let folded = fold_quotes(v);
+    let v = folded.as_ref();
+    let own = Prose::of(v);
+    let prose = if ascii { lower_prose } else { &own };
     // `'x'!='y`: a closed string compared with one the host query's quote closes.
     let bare = tokenize(v, Context::Bare).unwrap_or_default();
     let n = bare.toks.len();
@@ -604,7 +628,7 @@ fn tokenizer_hit(v: &str, prose_known: Option<bool>) -> bool {
         && matches!(bare.toks[n - 3].kind, Tk::Str(_))
         && bare.toks[n - 2].kind == Tk::Cmp
         && matches!(bare.toks[n - 1].kind, Tk::Str(_))
-        && !prose
+        && !prose.get()
     {
         return true;
     }
@@ -1057,11 +1081,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, l.trim()) {
         return Some(942220);
     }
-    // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
-    // same on both forms, so it is computed once.
-    let ascii = v.bytes.is_ascii();
-    let is_prose = (ascii && worth_tokenizing(l)).then(|| prose(l));
-    if rules.on(942100) && tokenizer_hit(&v.decoded, is_prose) {
+    let is_prose = Prose::of(l);
+    if rules.on(942100) && tokenizer_hit(&v.decoded, &is_prose) {
         return Some(942100);
     }
     let interesting = l.bytes().any(|b| {
@@ -1077,10 +1098,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         if rules.on(942140) && SQL_NAMES.contains(&w) {
             return Some(942140);
         }
-        if rules.on(942270) && union_select_from(w) {
+        if rules.on(942270) && v.bytes.all(b"unionselctfrm") && union_select_from(w) {
             return Some(942270);
         }
-        if rules.on(942450) && hex_literal(w) {
+        if rules.on(942450) && v.bytes.all(b"0x") && hex_literal(w) {
             return Some(942450);
         }
         return None;
@@ -1091,28 +1112,29 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(942140);
     }
-    let is_prose = is_prose.unwrap_or_else(|| prose(l));
-    if rules.on(942150) && !is_prose && l.contains('(') && function_call(l) {
+    if rules.on(942150) && v.bytes.has(b'(') && function_call(l) && !is_prose.get() {
         return Some(942150);
     }
-    if rules.on(942270) && !is_prose && union_select_from(l) {
+    if rules.on(942270) && v.bytes.all(b"unionselctfrm") && union_select_from(l) && !is_prose.get()
+    {
         return Some(942270);
     }
     if rules.on(942560) && scientific_notation(l) {
         return Some(942560);
     }
-    // The keyword rules below all need one of these characters or words.
-    let keyword_chars = l
-        .bytes()
-        .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
-        || l.contains("waitfor")
-        || l.contains("exec");
     // The squeezed text only loses bytes: a list none of whose patterns has all its bytes in
     // the value cannot match it.
     let time = rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
     let mssql = rules.on(942190) && may_hold(MSSQL, &v.bytes);
     let json = rules.on(942550) && v.bytes.any(b"':");
-    if keyword_chars && (time || mssql || json) {
+    // The keyword rules below all need one of these characters or words.
+    let keyword_chars = || {
+        l.bytes()
+            .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
+            || l.contains("waitfor")
+            || l.contains("exec")
+    };
+    if (time || mssql || json) && keyword_chars() {
         // The patterns are written without spaces, as the value is squeezed.
         let squeezed = without_spaces_and_comments(l);
         let found = if time || mssql {
@@ -1130,10 +1152,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(942550);
         }
     }
-    if rules.on(942440) && comment_sequence(l) {
+    if rules.on(942440) && v.bytes.any(b"/-") && comment_sequence(l) {
         return Some(942440);
     }
-    if rules.on(942450) && hex_literal(l) {
+    if rules.on(942450) && v.bytes.all(b"0x") && hex_literal(l) {
         return Some(942450);
     }
     None
@@ -1144,7 +1166,7 @@ mod tests {
     use super::*;
 
     fn hit(s: &str) -> bool {
-        tokenizer_hit(s, None)
+        tokenizer_hit(s, &Prose::of(&s.to_lowercase()))
     }
 
     use crate::normalize::Views;
