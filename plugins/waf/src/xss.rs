@@ -5,6 +5,7 @@
 use crate::normalize::Views;
 use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
+use std::borrow::Cow;
 
 /// Tags that run or load active content by themselves.
 pub(crate) static DANGEROUS_TAGS: &[&str] = &[
@@ -265,10 +266,20 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Removes whitespace and control characters (`java\tscript:`).
-fn squeeze(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect()
+fn squeeze(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        // ASCII whitespace and control characters are exactly the bytes up to space and DEL.
+        let gone = |b: &u8| *b <= b' ' || *b == 0x7f;
+        if !s.as_bytes().iter().any(gone) {
+            return Cow::Borrowed(s);
+        }
+        return Cow::Owned(s.chars().filter(|c| !gone(&(*c as u8))).collect());
+    }
+    Cow::Owned(
+        s.chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .collect(),
+    )
 }
 
 /// An `on…=` event-handler attribute preceded by a delimiter.
@@ -691,19 +702,22 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return None;
     }
     let sq = squeeze(h);
+    let has = |b: u8| v.bytes.has(b);
     if rules.on(941130)
         && uri_bytes
-        && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
-            || sq.contains("-moz-binding")
-            || sq.contains("behavior:url")
-            || (sq.contains("style=") && sq.contains("expression("))
-            || sq.contains("url(javascript"))
+        && (has(b':')
+            && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
+                || sq.contains("behavior:url"))
+            || has(b'-') && sq.contains("-moz-binding")
+            || has(b'(')
+                && (sq.contains("style=") && sq.contains("expression(")
+                    || sq.contains("url(javascript")))
     {
         return Some(941130);
     }
     if rules.on(941180)
-        && (sink_bytes && (js_breakout(&sq) || tagged_template_call(&sq))
-            || h.matches("![]").count() >= 2)
+        && (sink_bytes && (js_breakout(&sq) || has(b'`') && tagged_template_call(&sq))
+            || has(b'!') && has(b'[') && h.matches("![]").count() >= 2)
     {
         return Some(941180);
     }
