@@ -136,10 +136,12 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(931120);
         }
     } else if rules.on(934110)
-        && SSRF_TARGETS
-            .iter()
-            .skip(3)
-            .any(|t| l.starts_with(t) && l[t.len()..].starts_with(['/', '.', '4', '6']))
+        && SSRF_TARGETS.iter().skip(3).any(|t| {
+            // The first byte rules out nearly every target before comparing the rest.
+            l.as_bytes().first() == t.as_bytes().first()
+                && l.starts_with(t)
+                && l[t.len()..].starts_with(['/', '.', '4', '6'])
+        })
     {
         return Some(934110);
     }
@@ -183,7 +185,6 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     };
     if rules.on(934150)
         && (v.bytes.has(b'{') || l.contains("<%"))
-        && template_logic()
         && (l.contains("{{")
             && l.contains("}}")
             && l.bytes()
@@ -195,6 +196,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             || l.contains("@{[")
             || l.contains("${{")
             || l.contains("*{") && l.contains('}') && l.contains('('))
+        && template_logic()
     {
         return Some(934150);
     }
