@@ -126,33 +126,24 @@ pub fn html_decode(input: &str) -> String {
     if !input.contains('&') {
         return input.to_string();
     }
-    let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'&' {
-            if let Some((ch, used)) = entity_at(&input[i + 1..]) {
+    let mut rest = input;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match entity_at(after) {
+            Some((ch, used)) => {
                 out.push(ch);
-                i += 1 + used;
-                continue;
+                rest = &after[used..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
             }
         }
-        // Copy one whole UTF-8 character.
-        let len = utf8_len(bytes[i]);
-        let end = (i + len).min(bytes.len());
-        out.push_str(input.get(i..end).unwrap_or("\u{fffd}"));
-        i = end;
     }
+    out.push_str(rest);
     out
-}
-
-fn utf8_len(b: u8) -> usize {
-    match b {
-        0xf0..=0xff => 4,
-        0xe0..=0xef => 3,
-        0xc0..=0xdf => 2,
-        _ => 1,
-    }
 }
 
 /// The character of the entity that starts `rest` (just after `&`) and how many bytes it used.
@@ -184,7 +175,10 @@ fn entity_at(rest: &str) -> Option<(char, usize)> {
     while end < b.len() && end < 10 && b[end].is_ascii_alphabetic() {
         end += 1;
     }
-    let ch = named_entity(&rest[..end].to_ascii_lowercase())?;
+    let mut name = [0u8; 10];
+    name[..end].copy_from_slice(&b[..end]);
+    name[..end].make_ascii_lowercase();
+    let ch = named_entity(std::str::from_utf8(&name[..end]).ok()?)?;
     let used = if b.get(end) == Some(&b';') {
         end + 1
     } else {
