@@ -1066,19 +1066,20 @@ fn scientific_notation(l: &str) -> bool {
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let l = v.lower();
-    if rules.on(942290) && v.bytes.has(b'$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, l.trim()))
+    let trimmed = l.trim();
+    if rules.on(942290) && v.bytes.has(b'$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, trimmed))
     {
         return Some(942290);
     }
     let plain = l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let logic_word = matches!(
-        l.trim(),
+        trimmed,
         "or" | "and" | "xor" | "not" | "div" | "like" | "rlike" | "regexp" | "is"
     );
     if rules.on(942120) && l.len() < 64 && (!plain || logic_word) && operators_only(l) {
         return Some(942120);
     }
-    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, l.trim()) {
+    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, trimmed) {
         return Some(942220);
     }
     let is_prose = Prose::of(l);
@@ -1094,7 +1095,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if !interesting {
         // One bare word: a database name (`tempdb`, `varchar`), keywords run together
         // (`xunionselectfrom`) or a hex literal.
-        let w = l.trim();
+        let w = trimmed;
         if rules.on(942140) && SQL_NAMES.contains(&w) {
             return Some(942140);
         }
@@ -1119,7 +1120,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(942270);
     }
-    if rules.on(942560) && scientific_notation(l) {
+    // A digit, `e`, then `(`, `)` or `.`.
+    if rules.on(942560) && v.bytes.has(b'e') && v.bytes.any(b"().") && scientific_notation(l) {
         return Some(942560);
     }
     // The squeezed text only loses bytes: a list none of whose patterns has all its bytes in
