@@ -805,7 +805,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932170)
         && has(b'(')
-        && (l.contains("() {") || l.contains("(){") || l.contains("() {") || l.contains(":(){"))
+        && has(b'{')
+        && (l.contains("() {") || l.contains("(){") || l.contains(":(){"))
     {
         return Some(932170);
     }
@@ -859,7 +860,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932110)
         && (has(b'%') && (u.contains("%systemroot%") || u.contains("%comspec%"))
-            || (u.contains("for /") || u.contains("for %")) && u.contains(" in ")
+            || v.bytes.all(b"for")
+                && v.bytes.any(b"/%")
+                && (u.contains("for /") || u.contains("for %"))
+                && u.contains(" in ")
             || has(b'%') && u.contains(" do ")
             || (u.starts_with("if ") || u.starts_with("if/"))
                 && [
