@@ -60,10 +60,11 @@ pub mod group {
     pub const JAVA_SERIALIZED: u64 = 1 << 9;
     pub const SHELL_EXPRESSIONS: u64 = 1 << 10;
     pub const SHELL_PATHS: u64 = 1 << 11;
+    pub const XSS_SINKS: u64 = 1 << 12;
 }
 
 /// The joined lists and their bits.
-fn group_lists() -> [(&'static [&'static str], u64); 12] {
+fn group_lists() -> [(&'static [&'static str], u64); 13] {
     [
         (crate::java::CLASSES, group::JAVA_CLASSES),
         (crate::java::RUNTIME_WORDS, group::JAVA_RUNTIME),
@@ -77,6 +78,7 @@ fn group_lists() -> [(&'static [&'static str], u64); 12] {
         (crate::java::SERIALIZED, group::JAVA_SERIALIZED),
         (crate::rce::SHELL_EXPRESSIONS, group::SHELL_EXPRESSIONS),
         (crate::rce::SHELL_PATHS, group::SHELL_PATHS),
+        (crate::xss::SINKS, group::XSS_SINKS),
     ]
 }
 
@@ -207,6 +209,8 @@ mod tests {
             ";sleep(5)",
             "execmaster..xp_cmdshell",
             "$(id)|/bin/sh",
+            "x';alert(1)",
+            "document.cookie",
         ] {
             let m = groups_in(hay);
             for (list, bit) in group_lists() {

@@ -137,7 +137,7 @@ static LOADING_ATTRIBUTES: &[&str] = &[
 ];
 
 /// JavaScript sinks that show a proof of concept or steal data.
-static SINKS: &[&str] = &[
+pub(crate) static SINKS: &[&str] = &[
     "alert(",
     "alert`",
     "prompt(",
@@ -702,6 +702,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return None;
     }
     let sq = squeeze(h);
+    // Unsqueezed, `sq` is `html`, where the joined pass already looked for sinks.
+    let sinks = matches!(sq, Cow::Owned(_)) || v.maybe(group::XSS_SINKS);
     let has = |b: u8| v.bytes.has(b);
     if rules.on(941130)
         && uri_bytes
@@ -716,7 +718,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(941130);
     }
     if rules.on(941180)
-        && (sink_bytes && (js_breakout(&sq) || has(b'`') && tagged_template_call(&sq))
+        && (sink_bytes && (sinks && js_breakout(&sq) || has(b'`') && tagged_template_call(&sq))
             || has(b'!') && has(b'[') && h.matches("![]").count() >= 2)
     {
         return Some(941180);
