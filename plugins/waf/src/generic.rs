@@ -181,19 +181,19 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         .iter()
         .any(|k| l.contains(k))
     };
+    let has = |b: u8| v.bytes.has(b);
     if rules.on(934150)
-        && (v.bytes.has(b'{') || l.contains("<%"))
+        && (has(b'{') || has(b'<') && l.contains("<%"))
         && (l.contains("{{")
             && l.contains("}}")
             && l.bytes()
                 .any(|b| matches!(b, b'*' | b'(' | b'.' | b'[' | b'|'))
-            || l.contains("{%") && l.contains("%}")
-            || l.contains("<%=")
-            || l.contains("<%") && l.contains("%>")
-            || l.contains("#{") && l.contains('}') && l.contains('(')
-            || l.contains("@{[")
-            || l.contains("${{")
-            || l.contains("*{") && l.contains('}') && l.contains('('))
+            || has(b'%') && l.contains("{%") && l.contains("%}")
+            || has(b'<') && (l.contains("<%=") || l.contains("<%") && l.contains("%>"))
+            || has(b'#') && l.contains("#{") && l.contains('}') && l.contains('(')
+            || has(b'@') && l.contains("@{[")
+            || has(b'$') && l.contains("${{")
+            || has(b'*') && l.contains("*{") && l.contains('}') && l.contains('('))
         && template_logic()
     {
         return Some(934150);

@@ -157,6 +157,25 @@ pub fn may_hold(list: &[&str], bytes: &ByteSet) -> bool {
     list.iter().any(|p| p.bytes().all(|b| bytes.has(b)))
 }
 
+/// Where the two-byte `pair` starts in `hay`, left to right without overlaps, as
+/// `hay.match_indices(pair)` finds it; a plain byte scan, with none of the substring
+/// searcher's setup (which dominated these short searches in Wasm).
+pub fn pairs(hay: &str, pair: [u8; 2]) -> impl Iterator<Item = usize> + '_ {
+    let b = hay.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i + 1 < b.len() {
+            let at = i;
+            if b[at] == pair[0] && b[at + 1] == pair[1] {
+                i = at + 2;
+                return Some(at);
+            }
+            i += 1;
+        }
+        None
+    })
+}
+
 /// Whether `word` is exactly one of `list`, which must be sorted (the lists are kept sorted;
 /// `lists_are_sorted` in each module's tests checks it).
 pub fn is_one_of(list: &'static [&'static str], word: &str) -> bool {
@@ -222,6 +241,24 @@ mod tests {
                 any_in(crate::sqli::TIME_FUNCS, hay)
             );
             assert_eq!(q & sql_group::MSSQL != 0, any_in(crate::sqli::MSSQL, hay));
+        }
+    }
+
+    #[test]
+    fn pairs_match_like_match_indices() {
+        for (hay, pair) in [
+            ("a...b..", *b".."),
+            ("0x0x00x", *b"0x"),
+            ("onon on", *b"on"),
+            ("", *b"on"),
+            ("o", *b"on"),
+            ("é..ü", *b".."),
+        ] {
+            let want: Vec<usize> = hay
+                .match_indices(std::str::from_utf8(&pair).unwrap())
+                .map(|(at, _)| at)
+                .collect();
+            assert_eq!(pairs(hay, pair).collect::<Vec<_>>(), want, "{hay}");
         }
     }
 

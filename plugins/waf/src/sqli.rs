@@ -3,7 +3,7 @@
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, group, is_one_of, may_hold, sql_group, squeezed_sql_in};
+use crate::patterns::{any_in, group, is_one_of, may_hold, pairs, sql_group, squeezed_sql_in};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
 use std::cell::OnceCell;
@@ -802,7 +802,7 @@ pub(crate) static OVERFLOWS: &[&str] = &[
 
 /// `0x` followed by at least four hex digits (942450).
 fn hex_literal(l: &str) -> bool {
-    l.match_indices("0x").any(|(at, _)| {
+    pairs(l, *b"0x").any(|at| {
         let digits = l[at + 2..]
             .bytes()
             .take_while(|b| b.is_ascii_hexdigit())
@@ -1020,7 +1020,7 @@ fn pg_cast(squeezed: &str) -> bool {
 fn comment_sequence(l: &str) -> bool {
     l.contains("/*!")
         || l.contains("/*") && l.contains("*/")
-        || l.match_indices("--").any(|(at, _)| {
+        || pairs(l, *b"--").any(|at| {
             let before = l[..at].chars().last();
             let after = l[at + 2..].chars().next();
             matches!(before, Some(';' | '\'' | '"' | ')' | '`'))

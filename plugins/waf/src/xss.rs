@@ -3,7 +3,7 @@
 //! call a sink (`';alert(1)//`).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, group, is_one_of};
+use crate::patterns::{any_in, group, is_one_of, pairs};
 use crate::rules::Rules;
 use std::borrow::Cow;
 
@@ -287,10 +287,7 @@ fn squeeze(s: &str) -> Cow<'_, str> {
 /// quoted value (`onx= `, `onx="`) counts: an attribute being written, whatever its name.
 fn event_handler(s: &str, opened: bool) -> bool {
     let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = s[from..].find("on") {
-        let at = from + pos;
-        from = at + 2;
+    for at in pairs(s, *b"on") {
         let delim = at == 0
             || matches!(
                 b[at - 1],
