@@ -145,9 +145,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(934110);
     }
-    if rules.on(931120)
-        && ["ftp?", "ftps?", "http?", "https?"].contains(&l.trim())
-    {
+    if rules.on(931120) && ["ftp?", "ftps?", "http?", "https?"].contains(&l.trim()) {
         return Some(931120);
     }
     if rules.on(934130)

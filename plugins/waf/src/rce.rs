@@ -389,7 +389,11 @@ struct Fnv(u64);
 
 impl Hasher for Fnv {
     fn write(&mut self, bytes: &[u8]) {
-        let mut h = if self.0 == 0 { 0xcbf2_9ce4_8422_2325 } else { self.0 };
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
         for b in bytes {
             h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
         }
@@ -522,7 +526,10 @@ fn alias(u: &str) -> bool {
 /// SQLite shell dot-commands after a separator: `;\n.shell id`, `1;.sh whoami`.
 fn sqlite_dot_command(u: &str) -> bool {
     let b = u.as_bytes();
-    let separators = b.iter().enumerate().filter(|(_, c)| matches!(c, b';' | b'\n'));
+    let separators = b
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, b';' | b'\n'));
     separators.map(|(at, _)| at).any(|at| {
         // Whitespace and written-out line breaks (`;\\n.shell`) may sit before the dot; a
         // few at most, which bounds the work on values full of line breaks.

@@ -705,8 +705,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(941130)
         && uri_bytes
         && (has(b':')
-            && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
-                || sq.contains("behavior:url"))
+            && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u)) || sq.contains("behavior:url"))
             || has(b'-') && sq.contains("-moz-binding")
             || has(b'(')
                 && (sq.contains("style=") && sq.contains("expression(")
