@@ -273,7 +273,10 @@ fn squeeze(s: &str) -> Cow<'_, str> {
         if !s.as_bytes().iter().any(gone) {
             return Cow::Borrowed(s);
         }
-        return Cow::Owned(s.chars().filter(|c| !gone(&(*c as u8))).collect());
+        let mut kept = s.as_bytes().to_vec();
+        kept.retain(|b| !gone(b));
+        // Removing ASCII bytes from ASCII text leaves ASCII, which is valid UTF-8.
+        return Cow::Owned(String::from_utf8(kept).unwrap_or_default());
     }
     Cow::Owned(
         s.chars()
