@@ -2,7 +2,7 @@
 //! the libinjection-style detector) read bare and as if inside '…' and "…", plus a few
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
-use crate::normalize::Views;
+use crate::normalize::{ByteSet, Views};
 use crate::patterns::{any_in, group, is_one_of, may_hold, pairs, sql_group, squeezed_sql_in};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
@@ -609,7 +609,8 @@ fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
 
 /// The tokenizer rule (942100) over every reading of the value; `lower_prose` is the prose
 /// test of the lowercased value, which reads the same as `v` when `v` is ASCII.
-fn tokenizer_hit(v: &str, lower_prose: &Prose) -> bool {
+/// `bytes` holds every byte of `v`.
+fn tokenizer_hit(v: &str, lower_prose: &Prose, bytes: &ByteSet) -> bool {
     if !worth_tokenizing(v) {
         return false;
     }
@@ -635,8 +636,13 @@ fn tokenizer_hit(v: &str, lower_prose: &Prose) -> bool {
     if injection_shape(&bare.toks, false, prose, bare.closes_value, bare.open_tail) {
         return true;
     }
-    for ctx in [Context::Single, Context::Double, Context::Backtick] {
-        if ctx == Context::Backtick && !v.contains('`') {
+    // A quoted reading needs its quote (typographic quotes fold into ASCII ones).
+    for (ctx, quote) in [
+        (Context::Single, b'\''),
+        (Context::Double, b'"'),
+        (Context::Backtick, b'`'),
+    ] {
+        if ascii && !bytes.has(quote) {
             continue;
         }
         if let Some(t) = tokenize(v, ctx) {
@@ -1083,7 +1089,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(942220);
     }
     let is_prose = Prose::of(l);
-    if rules.on(942100) && tokenizer_hit(&v.decoded, &is_prose) {
+    if rules.on(942100) && tokenizer_hit(&v.decoded, &is_prose, &v.bytes) {
         return Some(942100);
     }
     let interesting = l.bytes().any(|b| {
@@ -1168,10 +1174,10 @@ mod tests {
     use super::*;
 
     fn hit(s: &str) -> bool {
-        tokenizer_hit(s, &Prose::of(&s.to_lowercase()))
+        tokenizer_hit(s, &Prose::of(&s.to_lowercase()), &ByteSet::of(s))
     }
 
-    use crate::normalize::Views;
+    use crate::normalize::{ByteSet, Views};
 
     #[test]
     fn classic_injections() {
