@@ -2,6 +2,7 @@
 //! decoding, NUL removal and case folding. Every function is bounded by its input's length.
 
 use crate::patterns::groups_in;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// How many rounds of percent-decoding are applied (double/triple encoding).
@@ -59,14 +60,15 @@ fn decode_once(input: &[u8], plus: bool) -> Vec<u8> {
 }
 
 /// Percent-decodes until stable (at most a few rounds), returning text (invalid UTF-8 is
-/// replaced). `plus` decodes `+` as a space in the first round (form encoding).
-pub fn url_decode(input: &str, plus: bool) -> String {
+/// replaced); text with nothing to decode is borrowed. `plus` decodes `+` as a space in the
+/// first round (form encoding).
+pub fn url_decode(input: &str, plus: bool) -> Cow<'_, str> {
     if !input
         .as_bytes()
         .iter()
         .any(|b| *b == b'%' || (plus && *b == b'+'))
     {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     let mut cur = decode_once(input.as_bytes(), plus);
     for _ in 1..DECODE_ROUNDS {
@@ -79,7 +81,7 @@ pub fn url_decode(input: &str, plus: bool) -> String {
         }
         cur = next;
     }
-    String::from_utf8_lossy(&cur).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&cur).into_owned())
 }
 
 fn named_entity(name: &str) -> Option<char> {
@@ -258,11 +260,12 @@ impl ByteSet {
 const ALNUM: ByteSet = ByteSet([0x03ff << 48, 0x07ff_fffe_07ff_fffe, 0, 0]);
 
 /// A value in the forms the detectors look at. `lower` and `html` are only stored when
-/// they differ from the form before them (most values have nothing to fold or decode).
+/// they differ from the form before them (most values have nothing to fold or decode), and
+/// `decoded` borrows the request's text when decoding changed nothing.
 #[derive(Debug, Default)]
-pub struct Views {
+pub struct Views<'a> {
     /// URL-decoded (repeatedly), NULs removed, original case.
-    pub decoded: String,
+    pub decoded: Cow<'a, str>,
     lower: Option<String>,
     html: Option<String>,
     /// Every byte of `decoded`, `lower` and `html`: a pattern with a byte missing here
@@ -272,10 +275,15 @@ pub struct Views {
     groups: OnceCell<u64>,
 }
 
-impl Views {
+impl<'a> Views<'a> {
     /// Views of a value that is still percent-encoded (`plus`: `+` means space).
-    pub fn of_encoded(raw: &str, plus: bool) -> Views {
-        Views::of_decoded(url_decode(raw, plus))
+    pub fn of_encoded(raw: &'a str, plus: bool) -> Views<'a> {
+        Views::of_text(url_decode(raw, plus))
+    }
+
+    /// Views of a value that is already decoded.
+    pub fn of_decoded(decoded: String) -> Views<'a> {
+        Views::of_text(Cow::Owned(decoded))
     }
 
     /// `decoded`, lowercased.
@@ -301,10 +309,10 @@ impl Views {
         found & group != 0
     }
 
-    /// Views of a value that is already decoded.
-    pub fn of_decoded(mut decoded: String) -> Views {
+    /// Views of a value that is already decoded, owned or borrowed.
+    pub fn of_text(mut decoded: Cow<'a, str>) -> Views<'a> {
         if decoded.contains('\0') {
-            decoded.retain(|c| c != '\0');
+            decoded.to_mut().retain(|c| c != '\0');
         }
         let mut bytes = ByteSet::of(&decoded);
         let ascii = bytes.is_ascii();
@@ -344,7 +352,7 @@ impl Views {
             };
             // Entities may hide percent-escapes and vice versa.
             let mut v = if twice.contains('%') {
-                url_decode(&twice, false)
+                url_decode(&twice, false).into_owned()
             } else {
                 twice
             };
