@@ -243,17 +243,15 @@ impl Engine {
             .unwrap_or("")
             .split(':')
             .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+            .unwrap_or("");
         let rhost = referer
             .split("://")
             .nth(1)
             .unwrap_or("")
             .split(['/', ':', '?'])
             .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        !rhost.is_empty() && rhost != host
+            .unwrap_or("");
+        !rhost.is_empty() && !rhost.eq_ignore_ascii_case(host)
     }
 
     /// Inspects path, query, headers and cookies.

@@ -210,7 +210,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
 
 /// Session-id parameter names (943110/943120).
 pub fn session_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    let n = name.as_bytes();
     [
         "jsessionid",
         "phpsessid",
@@ -235,5 +235,6 @@ pub fn session_param(name: &str) -> bool {
         "auth_token",
     ]
     .iter()
-    .any(|s| n == *s || n.ends_with(s))
+    // Case-insensitive `ends_with` (which covers equality), without lowercasing a copy.
+    .any(|s| n.len() >= s.len() && n[n.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()))
 }
