@@ -190,7 +190,7 @@ impl Engine {
             let name = if f.encoded {
                 url_decode(&f.name, true)
             } else {
-                Cow::Borrowed(f.name.as_str())
+                Cow::Borrowed(f.name.as_ref())
             };
             if !name.is_empty() {
                 let loc = || format!("{place}-name");
