@@ -281,7 +281,8 @@ impl<'a> Views<'a> {
         Views::of_text(url_decode(raw, plus))
     }
 
-    /// Views of a value that is already decoded.
+    /// Views of an owned value that is already decoded (the tests build values this way).
+    #[cfg(test)]
     pub fn of_decoded(decoded: String) -> Views<'a> {
         Views::of_text(Cow::Owned(decoded))
     }
