@@ -431,11 +431,15 @@ thread_local! {
 /// The lists (`STRONG | WEAK | WINDOWS`) naming `word`, which may be a path or hold globs;
 /// `PREFIX` when the word itself is a command prefix.
 fn command_kind(word: &str) -> u8 {
-    let name = word.rsplit('/').next().unwrap_or(word);
+    // The last path segment (byte scans: this runs on every word after a separator).
+    let name = match word.bytes().rposition(|b| b == b'/') {
+        Some(slash) => &word[slash + 1..],
+        None => word,
+    };
     if name.is_empty() || name.len() > 24 {
         return 0;
     }
-    if !name.contains(['?', '*', '[']) {
+    if !name.bytes().any(|b| matches!(b, b'?' | b'*' | b'[')) {
         if name.len() > 20 {
             return 0;
         }
