@@ -61,10 +61,11 @@ pub mod group {
     pub const SHELL_EXPRESSIONS: u64 = 1 << 10;
     pub const SHELL_PATHS: u64 = 1 << 11;
     pub const XSS_SINKS: u64 = 1 << 12;
+    pub const XSS_SCRIPT_URIS: u64 = 1 << 13;
 }
 
 /// The joined lists and their bits.
-fn group_lists() -> [(&'static [&'static str], u64); 13] {
+fn group_lists() -> [(&'static [&'static str], u64); 14] {
     [
         (crate::java::CLASSES, group::JAVA_CLASSES),
         (crate::java::RUNTIME_WORDS, group::JAVA_RUNTIME),
@@ -79,6 +80,7 @@ fn group_lists() -> [(&'static [&'static str], u64); 13] {
         (crate::rce::SHELL_EXPRESSIONS, group::SHELL_EXPRESSIONS),
         (crate::rce::SHELL_PATHS, group::SHELL_PATHS),
         (crate::xss::SINKS, group::XSS_SINKS),
+        (crate::xss::script_uris(), group::XSS_SCRIPT_URIS),
     ]
 }
 
@@ -232,6 +234,8 @@ mod tests {
             "execmaster..xp_cmdshell",
             "$(id)|/bin/sh",
             "x';alert(1)",
+            "a href=javascript:x",
+            "x:behavior:url(y)",
             "document.cookie",
         ] {
             let m = groups_in(hay);

@@ -855,7 +855,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(932160);
     }
     if rules.on(932100)
-        && (has(b'=') && alias(u)
+        && (has(b'=') && v.bytes.all(b"alias") && alias(u)
             // Without evasions `u` is `l`.
             || v.bytes.any(b";\n")
                 && v.bytes.has(b'.')

@@ -1007,7 +1007,7 @@ fn json_operator(squeezed: &str) -> bool {
 
 /// A PostgreSQL cast to a type: `password::int`, `'x'::jsonb`.
 fn pg_cast(squeezed: &str) -> bool {
-    squeezed.match_indices("::").any(|(at, _)| {
+    pairs(squeezed, *b"::").any(|at| {
         let ty: String = squeezed[at + 2..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
@@ -1024,8 +1024,8 @@ fn pg_cast(squeezed: &str) -> bool {
 /// SQL comment sequences that end a statement: `;--`, `'--`, `)--`, `/*!`, `/* … */`,
 /// or a trailing `--` after a space.
 fn comment_sequence(l: &str) -> bool {
-    l.contains("/*!")
-        || l.contains("/*") && l.contains("*/")
+    // `/*!` and `/* … */` both open with `/*`.
+    pairs(l, *b"/*").next().is_some() && (l.contains("/*!") || pairs(l, *b"*/").next().is_some())
         || pairs(l, *b"--").any(|at| {
             let before = l[..at].chars().last();
             let after = l[at + 2..].chars().next();

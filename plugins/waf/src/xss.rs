@@ -100,7 +100,8 @@ pub(crate) static ALWAYS_ACTIVE: &[&str] = &[
     "xss",
 ];
 
-/// URI schemes and CSS tricks that run script.
+/// URI schemes and CSS tricks that run script; the first `SCRIPT_URIS` run it anywhere in a
+/// value (941130), the rest inside a tag.
 static ACTIVE_URIS: &[&str] = &[
     "javascript:",
     "vbscript:",
@@ -121,6 +122,15 @@ static ACTIVE_URIS: &[&str] = &[
     "xmlns",
     "schemalocation",
 ];
+
+/// How many of `ACTIVE_URIS` run script anywhere in a value.
+const SCRIPT_URIS: usize = 9;
+
+/// The URIs and bindings that run script anywhere in a value (joined in the one-pass group
+/// automaton).
+pub(crate) fn script_uris() -> &'static [&'static str] {
+    ACTIVE_URIS.get(..SCRIPT_URIS).unwrap_or(ACTIVE_URIS)
+}
 
 /// Attributes that load or style content.
 static LOADING_ATTRIBUTES: &[&str] = &[
@@ -702,16 +712,17 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return None;
     }
     let sq = squeeze(h);
-    // Unsqueezed, `sq` is `html`, where the joined pass already looked for sinks.
-    let sinks = matches!(sq, Cow::Owned(_)) || v.maybe(group::XSS_SINKS);
+    // Unsqueezed, `sq` is `html`, where the joined pass already looked for sinks and
+    // script URIs.
+    let squeezed = matches!(sq, Cow::Owned(_));
+    let sinks = squeezed || v.maybe(group::XSS_SINKS);
     let has = |b: u8| v.bytes.has(b);
     if rules.on(941130)
         && uri_bytes
-        && (has(b':')
-            && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u)) || sq.contains("behavior:url"))
-            || has(b'-') && sq.contains("-moz-binding")
+        && ((squeezed || v.maybe(group::XSS_SCRIPT_URIS))
+            && script_uris().iter().any(|u| sq.contains(u))
             || has(b'(')
-                && (sq.contains("style=") && sq.contains("expression(")
+                && (has(b'=') && sq.contains("style=") && sq.contains("expression(")
                     || sq.contains("url(javascript")))
     {
         return Some(941130);
@@ -731,6 +742,20 @@ mod tests {
 
     fn hit(s: &str) -> bool {
         detect(&Views::of_decoded(s.into()), &Rules::new(1, &[])).is_some()
+    }
+
+    /// The URIs searched anywhere in a value are the script schemes and the two CSS
+    /// bindings, and every one of them fires.
+    #[test]
+    fn script_uris_are_the_schemes_and_bindings() {
+        let uris = script_uris();
+        assert_eq!(
+            (uris.first(), uris.last()),
+            (Some(&"javascript:"), Some(&"behavior:url"))
+        );
+        for u in uris {
+            assert!(hit(&format!("style={u}y")), "{u}");
+        }
     }
 
     #[test]
