@@ -373,6 +373,8 @@ fn unevade(s: &str) -> String {
     out.replace("${ifs}", " ").replace("$ifs", " ")
 }
 
+// Asked of every byte of every value: inlined (the size-optimised Wasm build calls it).
+#[inline(always)]
 fn is_cmd_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'?' | b'*' | b'[' | b']')
 }

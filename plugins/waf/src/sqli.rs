@@ -1130,19 +1130,21 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(942560) && v.bytes.has(b'e') && v.bytes.any(b"().") && scientific_notation(l) {
         return Some(942560);
     }
+    // The keyword rules below all need one of these characters or words (first asked of the
+    // byte set, which holds every byte of `l`).
+    let keyword_chars =
+        (v.bytes.any(b"(_:><?#") || v.bytes.all(b"waitfor") || v.bytes.all(b"exec"))
+            && (l
+                .bytes()
+                .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
+                || l.contains("waitfor")
+                || l.contains("exec"));
     // The squeezed text only loses bytes: a list none of whose patterns has all its bytes in
     // the value cannot match it.
-    let time = rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
-    let mssql = rules.on(942190) && may_hold(MSSQL, &v.bytes);
-    let json = rules.on(942550) && v.bytes.any(b"':");
-    // The keyword rules below all need one of these characters or words.
-    let keyword_chars = || {
-        l.bytes()
-            .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
-            || l.contains("waitfor")
-            || l.contains("exec")
-    };
-    if (time || mssql || json) && keyword_chars() {
+    let time = keyword_chars && rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
+    let mssql = keyword_chars && rules.on(942190) && may_hold(MSSQL, &v.bytes);
+    let json = keyword_chars && rules.on(942550) && v.bytes.any(b"':");
+    if time || mssql || json {
         // The patterns are written without spaces, as the value is squeezed.
         let squeezed = without_spaces_and_comments(l);
         let found = if time || mssql {
