@@ -2,12 +2,14 @@
 //! URL-encoded forms, JSON (every key and string/number leaf), multipart/form-data (field
 //! values, part names and file names) and XML (attribute values and text). Anything else is
 //! inspected as one text value.
+use std::borrow::Cow;
 
-/// One field of a body: its name and (still encoded when `encoded`) value.
+/// One field of a body: its name and (still encoded when `encoded`) value, borrowed from
+/// the text it was split from where it can be.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Field {
-    pub name: String,
-    pub value: String,
+pub struct Field<'a> {
+    pub name: Cow<'a, str>,
+    pub value: Cow<'a, str>,
     /// The value is percent-encoded form data.
     pub encoded: bool,
     /// The value is an uploaded file name.
@@ -16,16 +18,27 @@ pub struct Field {
 
 /// An XML attribute value or text node: entities decoded, then percent-decoded like every
 /// other argument (CRS decodes `XML:/*` the same way).
-fn xml_field(value: &str) -> Field {
+fn xml_field(value: &str) -> Field<'static> {
     field("", &crate::normalize::html_decode(value), true)
 }
 
-fn field(name: &str, value: &str, encoded: bool) -> Field {
+fn field(name: &str, value: &str, encoded: bool) -> Field<'static> {
     Field {
-        name: name.to_string(),
-        value: value.to_string(),
+        name: Cow::Owned(name.to_string()),
+        value: Cow::Owned(value.to_string()),
         encoded,
         filename: false,
+    }
+}
+
+impl Field<'_> {
+    fn into_owned(self) -> Field<'static> {
+        Field {
+            name: Cow::Owned(self.name.into_owned()),
+            value: Cow::Owned(self.value.into_owned()),
+            encoded: self.encoded,
+            filename: self.filename,
+        }
     }
 }
 
@@ -50,17 +63,22 @@ fn nesting(text: &str) -> usize {
 }
 
 /// Splits a URL-encoded form (or query string) into encoded (name, value) pairs.
-pub fn urlencoded(text: &str) -> Vec<Field> {
+pub fn urlencoded(text: &str) -> Vec<Field<'_>> {
     text.split('&')
         .filter(|p| !p.is_empty())
-        .map(|pair| match pair.split_once('=') {
-            Some((k, v)) => field(k, v, true),
-            None => field(pair, "", true),
+        .map(|pair| {
+            let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
+            Field {
+                name: Cow::Borrowed(name),
+                value: Cow::Borrowed(value),
+                encoded: true,
+                filename: false,
+            }
         })
         .collect()
 }
 
-fn json_walk(value: &serde_json::Value, name: &str, depth: usize, out: &mut Vec<Field>) {
+fn json_walk(value: &serde_json::Value, name: &str, depth: usize, out: &mut Vec<Field<'static>>) {
     match value {
         serde_json::Value::Object(map) => {
             for (k, v) in map {
@@ -94,7 +112,7 @@ fn header_param<'a>(header: &'a str, key: &str) -> Option<&'a str> {
 }
 
 /// Parts of a multipart body: each part's name, file name and content.
-fn multipart(text: &str, boundary: &str, out: &mut Vec<Field>) {
+fn multipart(text: &str, boundary: &str, out: &mut Vec<Field<'static>>) {
     let delim = format!("--{boundary}");
     for part in text.split(delim.as_str()).skip(1) {
         if part.starts_with("--") {
@@ -116,8 +134,8 @@ fn multipart(text: &str, boundary: &str, out: &mut Vec<Field>) {
                 name = header_param(line, "name").unwrap_or("");
                 if let Some(f) = header_param(line, "filename") {
                     out.push(Field {
-                        name: name.to_string(),
-                        value: f.to_string(),
+                        name: Cow::Owned(name.to_string()),
+                        value: Cow::Owned(f.to_string()),
                         encoded: false,
                         filename: true,
                     });
@@ -131,7 +149,7 @@ fn multipart(text: &str, boundary: &str, out: &mut Vec<Field>) {
 }
 
 /// Attribute values and text nodes of an XML document (no entity expansion).
-fn xml(text: &str, out: &mut Vec<Field>) {
+fn xml(text: &str, out: &mut Vec<Field<'static>>) {
     let mut rest = text;
     while let Some(lt) = rest.find('<') {
         let t = rest[..lt].trim();
@@ -170,8 +188,13 @@ fn xml(text: &str, out: &mut Vec<Field>) {
     }
 }
 
+/// Fields that outlive the text they were split from.
+fn owned(fields: Vec<Field<'_>>) -> Vec<Field<'static>> {
+    fields.into_iter().map(Field::into_owned).collect()
+}
+
 /// The fields of a body with this Content-Type.
-pub fn fields(content_type: Option<&str>, body: &[u8]) -> Vec<Field> {
+pub fn fields(content_type: Option<&str>, body: &[u8]) -> Vec<Field<'static>> {
     let text = String::from_utf8_lossy(body);
     let ct = content_type.unwrap_or("").to_ascii_lowercase();
     let mut out = Vec::new();
@@ -194,12 +217,12 @@ pub fn fields(content_type: Option<&str>, body: &[u8]) -> Vec<Field> {
     } else if ct.contains("xml") {
         xml(&text, &mut out);
     } else if ct.is_empty() || ct.starts_with("application/x-www-form-urlencoded") {
-        out = urlencoded(&text);
+        out = owned(urlencoded(&text));
     } else {
         // text/plain and others: the raw text, and form fields if it looks like a form.
         out.push(field("", &text, false));
         if text.contains('=') {
-            out.extend(urlencoded(&text));
+            out.extend(owned(urlencoded(&text)));
         }
     }
     out
@@ -229,7 +252,7 @@ mod tests {
         );
         let x = fields(Some("application/xml"), br#"<a probe="v1">t</a>"#);
         assert_eq!(
-            x.iter().map(|f| f.value.as_str()).collect::<Vec<_>>(),
+            x.iter().map(|f| f.value.as_ref()).collect::<Vec<_>>(),
             vec!["v1", "t"]
         );
     }

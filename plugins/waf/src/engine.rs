@@ -190,17 +190,17 @@ impl Engine {
             let name = if f.encoded {
                 url_decode(&f.name, true)
             } else {
-                f.name.clone()
+                Cow::Borrowed(f.name.as_ref())
             };
             if !name.is_empty() {
                 let loc = || format!("{place}-name");
-                if let Some(found) = self.value(&Views::of_decoded(name.clone()), loc) {
+                if let Some(found) = self.value(&Views::of_text(Cow::Borrowed(&name)), loc) {
                     return Some(found);
                 }
                 // An encoded `=` hides a value in the name (`pay%3D…`): inspect it alone too.
                 if let Some((_, tail)) = name.split_once('=') {
                     if !tail.is_empty() {
-                        if let Some(found) = self.value(&Views::of_decoded(tail.to_string()), loc) {
+                        if let Some(found) = self.value(&Views::of_text(Cow::Borrowed(tail)), loc) {
                             return Some(found);
                         }
                     }
@@ -224,7 +224,7 @@ impl Engine {
             let views = if f.encoded {
                 Views::of_encoded(&f.value, true)
             } else {
-                Views::of_decoded(f.value.clone())
+                Views::of_text(Cow::Borrowed(&f.value))
             };
             if let Some(found) = self.value(&views, loc) {
                 return Some(found);
@@ -243,23 +243,20 @@ impl Engine {
             .unwrap_or("")
             .split(':')
             .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
+            .unwrap_or("");
         let rhost = referer
             .split("://")
             .nth(1)
             .unwrap_or("")
             .split(['/', ':', '?'])
             .next()
-            .unwrap_or("")
-            .to_ascii_lowercase();
-        !rhost.is_empty() && rhost != host
+            .unwrap_or("");
+        !rhost.is_empty() && !rhost.eq_ignore_ascii_case(host)
     }
 
     /// Inspects path, query, headers and cookies.
     pub fn inspect_request(&self, req: &RequestParts) -> Option<Finding> {
-        let path = url_decode(req.path, false);
-        let path_views = Views::of_decoded(path);
+        let path_views = Views::of_encoded(req.path, false);
         let lower = path_views.lower();
         let slashed = if lower.contains('\\') {
             Cow::Owned(lower.replace('\\', "/"))
@@ -320,7 +317,9 @@ impl Engine {
             }
             let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
             let name = url_decode(name.trim(), false);
-            if let Some(f) = self.value(&Views::of_decoded(name.clone()), || "cookie-name".into()) {
+            if let Some(f) = self.value(&Views::of_text(Cow::Borrowed(&name)), || {
+                "cookie-name".into()
+            }) {
                 return Some(f);
             }
             if self.config.param_allowed(&name) {

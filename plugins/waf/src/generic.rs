@@ -136,18 +136,16 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(931120);
         }
     } else if rules.on(934110)
-        && SSRF_TARGETS
-            .iter()
-            .skip(3)
-            .any(|t| l.starts_with(t) && l[t.len()..].starts_with(['/', '.', '4', '6']))
+        && SSRF_TARGETS.iter().skip(3).any(|t| {
+            // The first byte rules out nearly every target before comparing the rest.
+            l.as_bytes().first() == t.as_bytes().first()
+                && l.starts_with(t)
+                && l[t.len()..].starts_with(['/', '.', '4', '6'])
+        })
     {
         return Some(934110);
     }
-    if rules.on(931120)
-        && ["ftp?", "ftps?", "http?", "https?"]
-            .iter()
-            .any(|t| l.trim() == *t)
-    {
+    if rules.on(931120) && ["ftp?", "ftps?", "http?", "https?"].contains(&l.trim()) {
         return Some(931120);
     }
     if rules.on(934130)
@@ -181,20 +179,20 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         .iter()
         .any(|k| l.contains(k))
     };
+    let has = |b: u8| v.bytes.has(b);
     if rules.on(934150)
-        && (v.bytes.has(b'{') || l.contains("<%"))
-        && template_logic()
+        && (has(b'{') || has(b'<') && l.contains("<%"))
         && (l.contains("{{")
             && l.contains("}}")
             && l.bytes()
                 .any(|b| matches!(b, b'*' | b'(' | b'.' | b'[' | b'|'))
-            || l.contains("{%") && l.contains("%}")
-            || l.contains("<%=")
-            || l.contains("<%") && l.contains("%>")
-            || l.contains("#{") && l.contains('}') && l.contains('(')
-            || l.contains("@{[")
-            || l.contains("${{")
-            || l.contains("*{") && l.contains('}') && l.contains('('))
+            || has(b'%') && l.contains("{%") && l.contains("%}")
+            || has(b'<') && (l.contains("<%=") || l.contains("<%") && l.contains("%>"))
+            || has(b'#') && l.contains("#{") && l.contains('}') && l.contains('(')
+            || has(b'@') && l.contains("@{[")
+            || has(b'$') && l.contains("${{")
+            || has(b'*') && l.contains("*{") && l.contains('}') && l.contains('('))
+        && template_logic()
     {
         return Some(934150);
     }
@@ -212,7 +210,7 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
 
 /// Session-id parameter names (943110/943120).
 pub fn session_param(name: &str) -> bool {
-    let n = name.to_ascii_lowercase();
+    let n = name.as_bytes();
     [
         "jsessionid",
         "phpsessid",
@@ -237,5 +235,6 @@ pub fn session_param(name: &str) -> bool {
         "auth_token",
     ]
     .iter()
-    .any(|s| n == *s || n.ends_with(s))
+    // Case-insensitive `ends_with` (which covers equality), without lowercasing a copy.
+    .any(|s| n.len() >= s.len() && n[n.len() - s.len()..].eq_ignore_ascii_case(s.as_bytes()))
 }

@@ -2,7 +2,7 @@
 //! overlong and `0x2e` spellings), well-known OS files, and restricted files in the path.
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, group};
+use crate::patterns::{any_in, group, pairs};
 use crate::rules::Rules;
 
 /// Operating-system files and directories attackers read (930120).
@@ -165,10 +165,7 @@ static RESTRICTED_SUFFIXES: &[&str] = &[
 /// Path traversal after normalising separators: `../`, `..\`, `..;/`, and `..` at the end.
 fn traversal(s: &str) -> bool {
     let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(p) = s[from..].find("..") {
-        let at = from + p;
-        from = at + 2;
+    for at in pairs(s, *b"..") {
         let before_ok = at == 0
             || matches!(
                 b[at - 1],
@@ -211,7 +208,9 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if rules.on(930110) && traversal(l) {
         return Some(930110);
     }
-    let encoded = l.contains("0x") || l.contains("%c") || !l.is_ascii();
+    let encoded = v.bytes.has(b'x') && pairs(l, *b"0x").next().is_some()
+        || v.bytes.has(b'%') && pairs(l, *b"%c").next().is_some()
+        || !l.is_ascii();
     if rules.on(930100) && encoded && encoded_traversal(l) {
         return Some(930100);
     }

@@ -2,6 +2,7 @@
 //! decoding, NUL removal and case folding. Every function is bounded by its input's length.
 
 use crate::patterns::groups_in;
+use std::borrow::Cow;
 use std::cell::OnceCell;
 
 /// How many rounds of percent-decoding are applied (double/triple encoding).
@@ -59,14 +60,15 @@ fn decode_once(input: &[u8], plus: bool) -> Vec<u8> {
 }
 
 /// Percent-decodes until stable (at most a few rounds), returning text (invalid UTF-8 is
-/// replaced). `plus` decodes `+` as a space in the first round (form encoding).
-pub fn url_decode(input: &str, plus: bool) -> String {
+/// replaced); text with nothing to decode is borrowed. `plus` decodes `+` as a space in the
+/// first round (form encoding).
+pub fn url_decode(input: &str, plus: bool) -> Cow<'_, str> {
     if !input
         .as_bytes()
         .iter()
         .any(|b| *b == b'%' || (plus && *b == b'+'))
     {
-        return input.to_string();
+        return Cow::Borrowed(input);
     }
     let mut cur = decode_once(input.as_bytes(), plus);
     for _ in 1..DECODE_ROUNDS {
@@ -79,7 +81,7 @@ pub fn url_decode(input: &str, plus: bool) -> String {
         }
         cur = next;
     }
-    String::from_utf8_lossy(&cur).into_owned()
+    Cow::Owned(String::from_utf8_lossy(&cur).into_owned())
 }
 
 fn named_entity(name: &str) -> Option<char> {
@@ -126,33 +128,24 @@ pub fn html_decode(input: &str) -> String {
     if !input.contains('&') {
         return input.to_string();
     }
-    let bytes = input.as_bytes();
     let mut out = String::with_capacity(input.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'&' {
-            if let Some((ch, used)) = entity_at(&input[i + 1..]) {
+    let mut rest = input;
+    while let Some(at) = rest.find('&') {
+        out.push_str(&rest[..at]);
+        let after = &rest[at + 1..];
+        match entity_at(after) {
+            Some((ch, used)) => {
                 out.push(ch);
-                i += 1 + used;
-                continue;
+                rest = &after[used..];
+            }
+            None => {
+                out.push('&');
+                rest = after;
             }
         }
-        // Copy one whole UTF-8 character.
-        let len = utf8_len(bytes[i]);
-        let end = (i + len).min(bytes.len());
-        out.push_str(input.get(i..end).unwrap_or("\u{fffd}"));
-        i = end;
     }
+    out.push_str(rest);
     out
-}
-
-fn utf8_len(b: u8) -> usize {
-    match b {
-        0xf0..=0xff => 4,
-        0xe0..=0xef => 3,
-        0xc0..=0xdf => 2,
-        _ => 1,
-    }
 }
 
 /// The character of the entity that starts `rest` (just after `&`) and how many bytes it used.
@@ -184,7 +177,10 @@ fn entity_at(rest: &str) -> Option<(char, usize)> {
     while end < b.len() && end < 10 && b[end].is_ascii_alphabetic() {
         end += 1;
     }
-    let ch = named_entity(&rest[..end].to_ascii_lowercase())?;
+    let mut name = [0u8; 10];
+    name[..end].copy_from_slice(&b[..end]);
+    name[..end].make_ascii_lowercase();
+    let ch = named_entity(std::str::from_utf8(&name[..end]).ok()?)?;
     let used = if b.get(end) == Some(&b';') {
         end + 1
     } else {
@@ -233,6 +229,12 @@ impl ByteSet {
         self.0[usize::from(b >> 6)] & (1 << (b & 63)) != 0
     }
 
+    /// Whether all of `bytes` occur (a text without one of them cannot hold a word made of
+    /// them).
+    pub fn all(&self, bytes: &[u8]) -> bool {
+        bytes.iter().all(|b| self.has(*b))
+    }
+
     /// Whether any of `bytes` occurs.
     pub fn any(&self, bytes: &[u8]) -> bool {
         bytes.iter().any(|b| self.has(*b))
@@ -240,23 +242,30 @@ impl ByteSet {
 
     /// Whether every byte present is one of `allowed` or an ASCII letter or digit.
     pub fn only_alnum_and(&self, allowed: &[u8]) -> bool {
-        let mut rest = *self;
-        for b in (b'0'..=b'9').chain(b'a'..=b'z').chain(b'A'..=b'Z') {
-            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
-        }
+        let mut rest = [
+            self.0[0] & !ALNUM.0[0],
+            self.0[1] & !ALNUM.0[1],
+            self.0[2],
+            self.0[3],
+        ];
         for b in allowed {
-            rest.0[usize::from(b >> 6)] &= !(1 << (b & 63));
+            rest[usize::from(b >> 6)] &= !(1 << (b & 63));
         }
-        rest.0 == [0; 4]
+        rest == [0; 4]
     }
 }
 
+/// ASCII letters and digits as a byte set (`0`-`9` are bits 48..=57 of the first word;
+/// `A`-`Z` bits 1..=26 and `a`-`z` bits 33..=58 of the second).
+const ALNUM: ByteSet = ByteSet([0x03ff << 48, 0x07ff_fffe_07ff_fffe, 0, 0]);
+
 /// A value in the forms the detectors look at. `lower` and `html` are only stored when
-/// they differ from the form before them (most values have nothing to fold or decode).
+/// they differ from the form before them (most values have nothing to fold or decode), and
+/// `decoded` borrows the request's text when decoding changed nothing.
 #[derive(Debug, Default)]
-pub struct Views {
+pub struct Views<'a> {
     /// URL-decoded (repeatedly), NULs removed, original case.
-    pub decoded: String,
+    pub decoded: Cow<'a, str>,
     lower: Option<String>,
     html: Option<String>,
     /// Every byte of `decoded`, `lower` and `html`: a pattern with a byte missing here
@@ -266,10 +275,16 @@ pub struct Views {
     groups: OnceCell<u64>,
 }
 
-impl Views {
+impl<'a> Views<'a> {
     /// Views of a value that is still percent-encoded (`plus`: `+` means space).
-    pub fn of_encoded(raw: &str, plus: bool) -> Views {
-        Views::of_decoded(url_decode(raw, plus))
+    pub fn of_encoded(raw: &'a str, plus: bool) -> Views<'a> {
+        Views::of_text(url_decode(raw, plus))
+    }
+
+    /// Views of an owned value that is already decoded (the tests build values this way).
+    #[cfg(test)]
+    pub fn of_decoded(decoded: String) -> Views<'a> {
+        Views::of_text(Cow::Owned(decoded))
     }
 
     /// `decoded`, lowercased.
@@ -295,10 +310,10 @@ impl Views {
         found & group != 0
     }
 
-    /// Views of a value that is already decoded.
-    pub fn of_decoded(mut decoded: String) -> Views {
+    /// Views of a value that is already decoded, owned or borrowed.
+    pub fn of_text(mut decoded: Cow<'a, str>) -> Views<'a> {
         if decoded.contains('\0') {
-            decoded.retain(|c| c != '\0');
+            decoded.to_mut().retain(|c| c != '\0');
         }
         let mut bytes = ByteSet::of(&decoded);
         let ascii = bytes.is_ascii();
@@ -338,7 +353,7 @@ impl Views {
             };
             // Entities may hide percent-escapes and vice versa.
             let mut v = if twice.contains('%') {
-                url_decode(&twice, false)
+                url_decode(&twice, false).into_owned()
             } else {
                 twice
             };
@@ -387,6 +402,9 @@ mod tests {
         let plain = Views::of_decoded("plain".into());
         assert_eq!((plain.lower(), plain.html()), ("plain", "plain"));
         assert!(plain.bytes.only_alnum_and(b""));
+        let alnum: String = ('0'..='9').chain('a'..='z').chain('A'..='Z').collect();
+        assert_eq!(ALNUM, ByteSet::of(&alnum));
+        assert!(!Views::of_decoded("a-b".into()).bytes.only_alnum_and(b"_ "));
         assert!(!Views::of_decoded("é".into()).bytes.is_ascii());
     }
 

@@ -7,7 +7,7 @@ use crate::patterns::{any_in, group, is_one_of};
 use crate::rules::Rules;
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, DefaultHasher};
+use std::hash::{BuildHasherDefault, Hasher};
 
 /// Unix commands that are not everyday words: after a separator they need nothing else.
 pub(crate) static UNIX_COMMANDS: &[&str] = &[
@@ -367,9 +367,14 @@ fn unevade(s: &str) -> String {
             }
         }
     }
+    if !out.contains('$') {
+        return out;
+    }
     out.replace("${ifs}", " ").replace("$ifs", " ")
 }
 
+// Asked of every byte of every value: inlined (the size-optimised Wasm build calls it).
+#[inline(always)]
 fn is_cmd_byte(b: u8) -> bool {
     b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'?' | b'*' | b'[' | b']')
 }
@@ -379,9 +384,34 @@ const WEAK: u8 = 2;
 const WINDOWS: u8 = 4;
 const PREFIX: u8 = 8;
 
+/// FNV-1a: command names are a few bytes, and the table is built from static lists, so a
+/// cheap hash does (SipHash's setup dominated each lookup, in Wasm most of all).
+#[derive(Default)]
+struct Fnv(u64);
+
+impl Hasher for Fnv {
+    fn write(&mut self, bytes: &[u8]) {
+        let mut h = if self.0 == 0 {
+            0xcbf2_9ce4_8422_2325
+        } else {
+            self.0
+        };
+        for b in bytes {
+            h = (h ^ u64::from(*b)).wrapping_mul(0x0000_0100_0000_01b3);
+        }
+        self.0 = h;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
+    }
+}
+
+type CommandTable = HashMap<&'static str, u8, BuildHasherDefault<Fnv>>;
+
 /// Every command name with the lists it is in (`STRONG`, `WEAK`, `WINDOWS`, `PREFIX`): one
 /// hash lookup per word instead of a binary search in each list.
-fn command_table() -> HashMap<&'static str, u8, BuildHasherDefault<DefaultHasher>> {
+fn command_table() -> CommandTable {
     let mut t = HashMap::default();
     for (list, flag) in [
         (UNIX_COMMANDS, STRONG),
@@ -397,17 +427,21 @@ fn command_table() -> HashMap<&'static str, u8, BuildHasherDefault<DefaultHasher
 }
 
 thread_local! {
-    static COMMANDS: HashMap<&'static str, u8, BuildHasherDefault<DefaultHasher>> = command_table();
+    static COMMANDS: CommandTable = command_table();
 }
 
 /// The lists (`STRONG | WEAK | WINDOWS`) naming `word`, which may be a path or hold globs;
 /// `PREFIX` when the word itself is a command prefix.
 fn command_kind(word: &str) -> u8 {
-    let name = word.rsplit('/').next().unwrap_or(word);
+    // The last path segment (byte scans: this runs on every word after a separator).
+    let name = match word.bytes().rposition(|b| b == b'/') {
+        Some(slash) => &word[slash + 1..],
+        None => word,
+    };
     if name.is_empty() || name.len() > 24 {
         return 0;
     }
-    if !name.contains(['?', '*', '[']) {
+    if !name.bytes().any(|b| matches!(b, b'?' | b'*' | b'[')) {
         if name.len() > 20 {
             return 0;
         }
@@ -498,7 +532,11 @@ fn alias(u: &str) -> bool {
 /// SQLite shell dot-commands after a separator: `;\n.shell id`, `1;.sh whoami`.
 fn sqlite_dot_command(u: &str) -> bool {
     let b = u.as_bytes();
-    u.match_indices([';', '\n']).any(|(at, _)| {
+    let separators = b
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| matches!(c, b';' | b'\n'));
+    separators.map(|(at, _)| at).any(|at| {
         // Whitespace and written-out line breaks (`;\\n.shell`) may sit before the dot; a
         // few at most, which bounds the work on values full of line breaks.
         let mut i = at + 1;
@@ -780,7 +818,8 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932170)
         && has(b'(')
-        && (l.contains("() {") || l.contains("(){") || l.contains("() {") || l.contains(":(){"))
+        && has(b'{')
+        && (l.contains("() {") || l.contains("(){") || l.contains(":(){"))
     {
         return Some(932170);
     }
@@ -818,8 +857,11 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return Some(932160);
     }
     if rules.on(932100)
-        && (has(b'=') && alias(u)
-            || v.bytes.any(b";\n") && (sqlite_dot_command(u) || sqlite_dot_command(l))
+        && (has(b'=') && v.bytes.all(b"alias") && alias(u)
+            // Without evasions `u` is `l`.
+            || v.bytes.any(b";\n")
+                && v.bytes.has(b'.')
+                && (sqlite_dot_command(u) || evasive && sqlite_dot_command(l))
             || (u != l && names_command(u.trim(), UNIX_COMMANDS)))
     {
         return Some(932100);
@@ -831,7 +873,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     }
     if rules.on(932110)
         && (has(b'%') && (u.contains("%systemroot%") || u.contains("%comspec%"))
-            || (u.contains("for /") || u.contains("for %")) && u.contains(" in ")
+            || v.bytes.all(b"for")
+                && v.bytes.any(b"/%")
+                && (u.contains("for /") || u.contains("for %"))
+                && u.contains(" in ")
             || has(b'%') && u.contains(" do ")
             || (u.starts_with("if ") || u.starts_with("if/"))
                 && [

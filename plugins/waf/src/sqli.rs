@@ -2,10 +2,11 @@
 //! the libinjection-style detector) read bare and as if inside '…' and "…", plus a few
 //! keyword rules (catalog names, time-based functions, MSSQL execution, NoSQL operators).
 
-use crate::normalize::Views;
-use crate::patterns::{any_in, group, is_one_of, may_hold, sql_group, squeezed_sql_in};
+use crate::normalize::{ByteSet, Views};
+use crate::patterns::{any_in, group, is_one_of, may_hold, pairs, sql_group, squeezed_sql_in};
 use crate::rules::Rules;
 use crate::sqli_lex::{tokenize, Context, Kw, Tk, Token, SQL_FUNCTIONS};
+use std::cell::OnceCell;
 
 /// Whether the value could hold SQL at all (cheap pre-filter for ordinary values).
 fn worth_tokenizing(v: &str) -> bool {
@@ -57,13 +58,13 @@ fn is_statement(k: Tk) -> bool {
 fn injection_shape(
     toks: &[Token],
     quoted: bool,
-    prose: bool,
+    prose: &Prose,
     closes: bool,
     open_tail: bool,
 ) -> bool {
     let n = toks.len();
     // A bare expression ending in a comment: `1 OR 1 --`, `( 'a' ) in ( BINARY ( 'b') ) --`.
-    if !quoted && n > 0 && toks[n - 1].comment_after && !prose {
+    if !quoted && n > 0 && toks[n - 1].comment_after && !prose.get() {
         let expr = toks.iter().all(|t| {
             matches!(
                 t.kind,
@@ -155,8 +156,8 @@ fn injection_shape(
                     )
                 );
                 let start_expr = prev.is_none()
-                    && !prose
-                    && matches!(next, Some(Tk::Num | Tk::Op(_) | Tk::Str(_)));
+                    && matches!(next, Some(Tk::Num | Tk::Op(_) | Tk::Str(_)))
+                    && !prose.get();
                 if strong_next || (from_later && (code_before || start_expr)) {
                     return true;
                 }
@@ -169,11 +170,11 @@ fn injection_shape(
                 }
             }
             Tk::Logic
-                if i == 0 && !prose && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 =>
+                if i == 0 && matches!(k(1), Some(Tk::Num | Tk::Str(_))) && n == 2 && !prose.get() =>
             {
                 return true
             }
-            Tk::Logic if i == 0 && !prose => {
+            Tk::Logic if i == 0 && !prose.get() => {
                 // A value that starts with AND/OR/&&/|| then a comparison: `and 1=(`, `|| c == '`.
                 let j = skip_open(1);
                 if matches!(k(j), Some(Tk::Str(_)) | Some(Tk::Kw(Kw::Select))) {
@@ -201,9 +202,9 @@ fn injection_shape(
                         j += 1;
                     }
                     if p == Tk::Word
-                        && !prose
                         && matches!(k(j), Some(Tk::Num | Tk::Str(_) | Tk::Var))
                         && k(j + 1) == Some(Tk::Cmp)
+                        && !prose.get()
                     {
                         return true;
                     }
@@ -366,7 +367,7 @@ fn injection_shape(
                     return true;
                 }
             }
-            Tk::Kw(Kw::From) if !prose => {
+            Tk::Kw(Kw::From) if !prose.get() => {
                 let mut j = i + 1;
                 while matches!(k(j), Some(Tk::Word | Tk::Str(_))) && (k(j + 1) == Some(Tk::Dot)) {
                     j += 2;
@@ -458,7 +459,7 @@ fn injection_shape(
             }
             Tk::Kw(Kw::Into) if k(i + 1) == Some(Tk::Kw(Kw::Outfile)) => return true,
             Tk::Kw(Kw::Order | Kw::Group)
-                if i == 0 && !prose && k(i + 1) == Some(Tk::Kw(Kw::By)) =>
+                if i == 0 && k(i + 1) == Some(Tk::Kw(Kw::By)) && !prose.get() =>
             {
                 return true
             }
@@ -494,7 +495,7 @@ fn injection_shape(
                     return true;
                 }
             Tk::Kw(Kw::Exec)
-                if i == 0 && !prose && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) =>
+                if i == 0 && matches!(k(1), Some(Tk::Word | Tk::Var | Tk::Str(_))) && !prose.get() =>
             {
                 return true
             }
@@ -571,6 +572,25 @@ pub fn prose(v: &str) -> bool {
     plain >= 4 && plain * 2 >= words
 }
 
+/// `prose(text)`, computed on first use: most values never reach a rule that asks.
+struct Prose<'a> {
+    text: &'a str,
+    known: OnceCell<bool>,
+}
+
+impl<'a> Prose<'a> {
+    fn of(text: &'a str) -> Prose<'a> {
+        Prose {
+            text,
+            known: OnceCell::new(),
+        }
+    }
+
+    fn get(&self) -> bool {
+        *self.known.get_or_init(|| prose(self.text))
+    }
+}
+
 /// Typographic and full-width quotes read as ASCII quotes.
 fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
     if v.is_ascii() {
@@ -587,15 +607,20 @@ fn fold_quotes(v: &str) -> std::borrow::Cow<'_, str> {
     )
 }
 
-/// The tokenizer rule (942100) over every reading of the value; `prose` is `prose(v)` when
-/// the caller knows it already.
-fn tokenizer_hit(v: &str, prose_known: Option<bool>) -> bool {
+/// The tokenizer rule (942100) over every reading of the value; `lower_prose` is the prose
+/// test of the lowercased value, which reads the same as `v` when `v` is ASCII.
+/// `bytes` holds every byte of `v`.
+fn tokenizer_hit(v: &str, lower_prose: &Prose, bytes: &ByteSet) -> bool {
     if !worth_tokenizing(v) {
         return false;
     }
-    let v = fold_quotes(v);
-    let v = v.as_ref();
-    let prose = prose_known.unwrap_or_else(|| prose(v));
+    // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
+    // same on both forms, so it is computed once.
+    let ascii = v.is_ascii();
+    let folded = fold_quotes(v);
+    let v = folded.as_ref();
+    let own = Prose::of(v);
+    let prose = if ascii { lower_prose } else { &own };
     // `'x'!='y`: a closed string compared with one the host query's quote closes.
     let bare = tokenize(v, Context::Bare).unwrap_or_default();
     let n = bare.toks.len();
@@ -604,15 +629,20 @@ fn tokenizer_hit(v: &str, prose_known: Option<bool>) -> bool {
         && matches!(bare.toks[n - 3].kind, Tk::Str(_))
         && bare.toks[n - 2].kind == Tk::Cmp
         && matches!(bare.toks[n - 1].kind, Tk::Str(_))
-        && !prose
+        && !prose.get()
     {
         return true;
     }
     if injection_shape(&bare.toks, false, prose, bare.closes_value, bare.open_tail) {
         return true;
     }
-    for ctx in [Context::Single, Context::Double, Context::Backtick] {
-        if ctx == Context::Backtick && !v.contains('`') {
+    // A quoted reading needs its quote (typographic quotes fold into ASCII ones).
+    for (ctx, quote) in [
+        (Context::Single, b'\''),
+        (Context::Double, b'"'),
+        (Context::Backtick, b'`'),
+    ] {
+        if ascii && !bytes.has(quote) {
             continue;
         }
         if let Some(t) = tokenize(v, ctx) {
@@ -778,7 +808,7 @@ pub(crate) static OVERFLOWS: &[&str] = &[
 
 /// `0x` followed by at least four hex digits (942450).
 fn hex_literal(l: &str) -> bool {
-    l.match_indices("0x").any(|(at, _)| {
+    pairs(l, *b"0x").any(|at| {
         let digits = l[at + 2..]
             .bytes()
             .take_while(|b| b.is_ascii_hexdigit())
@@ -977,7 +1007,7 @@ fn json_operator(squeezed: &str) -> bool {
 
 /// A PostgreSQL cast to a type: `password::int`, `'x'::jsonb`.
 fn pg_cast(squeezed: &str) -> bool {
-    squeezed.match_indices("::").any(|(at, _)| {
+    pairs(squeezed, *b"::").any(|at| {
         let ty: String = squeezed[at + 2..]
             .chars()
             .take_while(|c| c.is_ascii_alphanumeric())
@@ -994,9 +1024,9 @@ fn pg_cast(squeezed: &str) -> bool {
 /// SQL comment sequences that end a statement: `;--`, `'--`, `)--`, `/*!`, `/* … */`,
 /// or a trailing `--` after a space.
 fn comment_sequence(l: &str) -> bool {
-    l.contains("/*!")
-        || l.contains("/*") && l.contains("*/")
-        || l.match_indices("--").any(|(at, _)| {
+    // `/*!` and `/* … */` both open with `/*`.
+    pairs(l, *b"/*").next().is_some() && (l.contains("/*!") || pairs(l, *b"*/").next().is_some())
+        || pairs(l, *b"--").any(|at| {
             let before = l[..at].chars().last();
             let after = l[at + 2..].chars().next();
             matches!(before, Some(';' | '\'' | '"' | ')' | '`'))
@@ -1042,26 +1072,24 @@ fn scientific_notation(l: &str) -> bool {
 /// Checks one value; returns the id of the first rule that fires.
 pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     let l = v.lower();
-    if rules.on(942290) && v.bytes.has(b'$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, l.trim()))
+    let trimmed = l.trim();
+    if rules.on(942290) && v.bytes.has(b'$') && (any_in(NOSQL, l) || is_one_of(NOSQL_OPS, trimmed))
     {
         return Some(942290);
     }
     let plain = l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_');
     let logic_word = matches!(
-        l.trim(),
+        trimmed,
         "or" | "and" | "xor" | "not" | "div" | "like" | "rlike" | "regexp" | "is"
     );
     if rules.on(942120) && l.len() < 64 && (!plain || logic_word) && operators_only(l) {
         return Some(942120);
     }
-    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, l.trim()) {
+    if rules.on(942220) && l.bytes().any(|b| b.is_ascii_digit()) && is_one_of(OVERFLOWS, trimmed) {
         return Some(942220);
     }
-    // For ASCII text lowercasing keeps every word's letters and length: `prose` reads the
-    // same on both forms, so it is computed once.
-    let ascii = v.bytes.is_ascii();
-    let is_prose = (ascii && worth_tokenizing(l)).then(|| prose(l));
-    if rules.on(942100) && tokenizer_hit(&v.decoded, is_prose) {
+    let is_prose = Prose::of(l);
+    if rules.on(942100) && tokenizer_hit(&v.decoded, &is_prose, &v.bytes) {
         return Some(942100);
     }
     let interesting = l.bytes().any(|b| {
@@ -1073,14 +1101,14 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     if !interesting {
         // One bare word: a database name (`tempdb`, `varchar`), keywords run together
         // (`xunionselectfrom`) or a hex literal.
-        let w = l.trim();
+        let w = trimmed;
         if rules.on(942140) && SQL_NAMES.contains(&w) {
             return Some(942140);
         }
-        if rules.on(942270) && union_select_from(w) {
+        if rules.on(942270) && v.bytes.all(b"unionselctfrm") && union_select_from(w) {
             return Some(942270);
         }
-        if rules.on(942450) && hex_literal(w) {
+        if rules.on(942450) && v.bytes.all(b"0x") && hex_literal(w) {
             return Some(942450);
         }
         return None;
@@ -1091,28 +1119,32 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
     {
         return Some(942140);
     }
-    let is_prose = is_prose.unwrap_or_else(|| prose(l));
-    if rules.on(942150) && !is_prose && l.contains('(') && function_call(l) {
+    if rules.on(942150) && v.bytes.has(b'(') && function_call(l) && !is_prose.get() {
         return Some(942150);
     }
-    if rules.on(942270) && !is_prose && union_select_from(l) {
+    if rules.on(942270) && v.bytes.all(b"unionselctfrm") && union_select_from(l) && !is_prose.get()
+    {
         return Some(942270);
     }
-    if rules.on(942560) && scientific_notation(l) {
+    // A digit, `e`, then `(`, `)` or `.`.
+    if rules.on(942560) && v.bytes.has(b'e') && v.bytes.any(b"().") && scientific_notation(l) {
         return Some(942560);
     }
-    // The keyword rules below all need one of these characters or words.
-    let keyword_chars = l
-        .bytes()
-        .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
-        || l.contains("waitfor")
-        || l.contains("exec");
+    // The keyword rules below all need one of these characters or words (first asked of the
+    // byte set, which holds every byte of `l`).
+    let keyword_chars =
+        (v.bytes.any(b"(_:><?#") || v.bytes.all(b"waitfor") || v.bytes.all(b"exec"))
+            && (l
+                .bytes()
+                .any(|b| matches!(b, b'(' | b'_' | b':' | b'>' | b'<' | b'?' | b'#'))
+                || l.contains("waitfor")
+                || l.contains("exec"));
     // The squeezed text only loses bytes: a list none of whose patterns has all its bytes in
     // the value cannot match it.
-    let time = rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
-    let mssql = rules.on(942190) && may_hold(MSSQL, &v.bytes);
-    let json = rules.on(942550) && v.bytes.any(b"':");
-    if keyword_chars && (time || mssql || json) {
+    let time = keyword_chars && rules.on(942160) && may_hold(TIME_FUNCS, &v.bytes);
+    let mssql = keyword_chars && rules.on(942190) && may_hold(MSSQL, &v.bytes);
+    let json = keyword_chars && rules.on(942550) && v.bytes.any(b"':");
+    if time || mssql || json {
         // The patterns are written without spaces, as the value is squeezed.
         let squeezed = without_spaces_and_comments(l);
         let found = if time || mssql {
@@ -1130,10 +1162,10 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
             return Some(942550);
         }
     }
-    if rules.on(942440) && comment_sequence(l) {
+    if rules.on(942440) && v.bytes.any(b"/-") && comment_sequence(l) {
         return Some(942440);
     }
-    if rules.on(942450) && hex_literal(l) {
+    if rules.on(942450) && v.bytes.all(b"0x") && hex_literal(l) {
         return Some(942450);
     }
     None
@@ -1144,10 +1176,10 @@ mod tests {
     use super::*;
 
     fn hit(s: &str) -> bool {
-        tokenizer_hit(s, None)
+        tokenizer_hit(s, &Prose::of(&s.to_lowercase()), &ByteSet::of(s))
     }
 
-    use crate::normalize::Views;
+    use crate::normalize::{ByteSet, Views};
 
     #[test]
     fn classic_injections() {

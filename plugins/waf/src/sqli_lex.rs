@@ -114,59 +114,59 @@ pub struct Tokens {
 /// Most tokens read from one value; injections show their shape early.
 const MAX_TOKENS: usize = 256;
 
-fn keyword(word: &str) -> Option<Tk> {
+fn keyword(word: &[u8]) -> Option<Tk> {
     use Kw::*;
     Some(match word {
-        "and" | "or" | "xor" => Tk::Logic,
-        "not" => Tk::Not,
-        "like" | "rlike" | "regexp" | "sounds" | "glob" | "ilike" | "similar" => Tk::Cmp,
-        "div" | "mod" => Tk::Op(b'%'),
-        "binary" => Tk::Op(b'b'),
-        "true" | "false" | "null" | "unknown" => Tk::Num,
-        "select" => Tk::Kw(Select),
-        "union" | "except" | "intersect" | "minus" => Tk::Kw(Union),
-        "from" => Tk::Kw(From),
-        "where" => Tk::Kw(Where),
-        "order" => Tk::Kw(Order),
-        "group" => Tk::Kw(Group),
-        "by" => Tk::Kw(By),
-        "having" => Tk::Kw(Having),
-        "limit" | "offset" | "top" => Tk::Kw(Limit),
-        "into" => Tk::Kw(Into),
-        "outfile" | "dumpfile" => Tk::Kw(Outfile),
-        "insert" | "replace" | "merge" => Tk::Kw(Insert),
-        "update" => Tk::Kw(Update),
-        "delete" => Tk::Kw(Delete),
-        "drop" => Tk::Kw(Drop),
-        "create" => Tk::Kw(Create),
-        "alter" | "rename" => Tk::Kw(Alter),
-        "truncate" => Tk::Kw(Truncate),
-        "exec" | "execute" | "call" => Tk::Kw(Exec),
-        "declare" => Tk::Kw(Declare),
-        "waitfor" => Tk::Kw(Waitfor),
-        "delay" => Tk::Kw(Delay),
-        "shutdown" => Tk::Kw(Shutdown),
-        "set" => Tk::Kw(Set),
-        "in" => Tk::Kw(In),
-        "is" | "notnull" | "isnull" => Tk::Kw(Is),
-        "between" => Tk::Kw(Between),
-        "all" | "any" | "some" => Tk::Kw(All),
-        "distinct" | "distinctrow" => Tk::Kw(Distinct),
-        "case" => Tk::Kw(Case),
-        "when" => Tk::Kw(When),
-        "then" => Tk::Kw(Then),
-        "else" => Tk::Kw(Else),
-        "end" => Tk::Kw(End),
-        "values" => Tk::Kw(Values),
-        "table" => Tk::Kw(Table),
-        "as" => Tk::Kw(As),
-        "procedure" => Tk::Kw(Procedure),
-        "exists" => Tk::Kw(Exists),
-        "collate" => Tk::Kw(Collate),
-        "escape" => Tk::Kw(Escape),
-        "function" | "trigger" => Tk::Kw(Function),
-        "immediate" => Tk::Kw(Immediate),
-        "analyse" | "analyze" => Tk::Kw(Analyse),
+        b"and" | b"or" | b"xor" => Tk::Logic,
+        b"not" => Tk::Not,
+        b"like" | b"rlike" | b"regexp" | b"sounds" | b"glob" | b"ilike" | b"similar" => Tk::Cmp,
+        b"div" | b"mod" => Tk::Op(b'%'),
+        b"binary" => Tk::Op(b'b'),
+        b"true" | b"false" | b"null" | b"unknown" => Tk::Num,
+        b"select" => Tk::Kw(Select),
+        b"union" | b"except" | b"intersect" | b"minus" => Tk::Kw(Union),
+        b"from" => Tk::Kw(From),
+        b"where" => Tk::Kw(Where),
+        b"order" => Tk::Kw(Order),
+        b"group" => Tk::Kw(Group),
+        b"by" => Tk::Kw(By),
+        b"having" => Tk::Kw(Having),
+        b"limit" | b"offset" | b"top" => Tk::Kw(Limit),
+        b"into" => Tk::Kw(Into),
+        b"outfile" | b"dumpfile" => Tk::Kw(Outfile),
+        b"insert" | b"replace" | b"merge" => Tk::Kw(Insert),
+        b"update" => Tk::Kw(Update),
+        b"delete" => Tk::Kw(Delete),
+        b"drop" => Tk::Kw(Drop),
+        b"create" => Tk::Kw(Create),
+        b"alter" | b"rename" => Tk::Kw(Alter),
+        b"truncate" => Tk::Kw(Truncate),
+        b"exec" | b"execute" | b"call" => Tk::Kw(Exec),
+        b"declare" => Tk::Kw(Declare),
+        b"waitfor" => Tk::Kw(Waitfor),
+        b"delay" => Tk::Kw(Delay),
+        b"shutdown" => Tk::Kw(Shutdown),
+        b"set" => Tk::Kw(Set),
+        b"in" => Tk::Kw(In),
+        b"is" | b"notnull" | b"isnull" => Tk::Kw(Is),
+        b"between" => Tk::Kw(Between),
+        b"all" | b"any" | b"some" => Tk::Kw(All),
+        b"distinct" | b"distinctrow" => Tk::Kw(Distinct),
+        b"case" => Tk::Kw(Case),
+        b"when" => Tk::Kw(When),
+        b"then" => Tk::Kw(Then),
+        b"else" => Tk::Kw(Else),
+        b"end" => Tk::Kw(End),
+        b"values" => Tk::Kw(Values),
+        b"table" => Tk::Kw(Table),
+        b"as" => Tk::Kw(As),
+        b"procedure" => Tk::Kw(Procedure),
+        b"exists" => Tk::Kw(Exists),
+        b"collate" => Tk::Kw(Collate),
+        b"escape" => Tk::Kw(Escape),
+        b"function" | b"trigger" => Tk::Kw(Function),
+        b"immediate" => Tk::Kw(Immediate),
+        b"analyse" | b"analyze" => Tk::Kw(Analyse),
         _ => return None,
     })
 }
@@ -622,11 +622,11 @@ impl<'a> Lexer<'a> {
         }
         buf[..raw.len()].copy_from_slice(raw);
         buf[..raw.len()].make_ascii_lowercase();
-        let lower = std::str::from_utf8(&buf[..raw.len()]).unwrap_or("");
-        if let Some(tk) = keyword(lower) {
+        if let Some(tk) = keyword(&buf[..raw.len()]) {
             self.push(tk);
             return;
         }
+        let lower = std::str::from_utf8(&buf[..raw.len()]).unwrap_or("");
         let next = self.skip_space(self.i);
         let paren = self.s.get(next) == Some(&b'(');
         let base = lower;
@@ -673,7 +673,7 @@ impl<'a> Lexer<'a> {
             while j < s.len() && is_word_byte(s[j]) {
                 j += 1;
             }
-            let tail = String::from_utf8_lossy(&s[self.i..j]).to_ascii_lowercase();
+            let tail = s[self.i..j].to_ascii_lowercase();
             if keyword(&tail).is_none() {
                 self.i = j;
                 let _ = start;
@@ -853,7 +853,11 @@ pub fn tokenize(value: &str, ctx: Context) -> Option<Tokens> {
     let mut lexer = Lexer {
         s,
         i: start,
-        out: Tokens::default(),
+        out: Tokens {
+            // Every token but the first takes at least one byte.
+            toks: Vec::with_capacity((s.len() - start + 1).min(MAX_TOKENS)),
+            ..Tokens::default()
+        },
         open_quote: 0,
     };
     if let Some((kind, closes)) = first {

@@ -3,8 +3,9 @@
 //! call a sink (`';alert(1)//`).
 
 use crate::normalize::Views;
-use crate::patterns::{any_in, group, is_one_of};
+use crate::patterns::{any_in, group, is_one_of, pairs};
 use crate::rules::Rules;
+use std::borrow::Cow;
 
 /// Tags that run or load active content by themselves.
 pub(crate) static DANGEROUS_TAGS: &[&str] = &[
@@ -99,7 +100,8 @@ pub(crate) static ALWAYS_ACTIVE: &[&str] = &[
     "xss",
 ];
 
-/// URI schemes and CSS tricks that run script.
+/// URI schemes and CSS tricks that run script; the first `SCRIPT_URIS` run it anywhere in a
+/// value (941130), the rest inside a tag.
 static ACTIVE_URIS: &[&str] = &[
     "javascript:",
     "vbscript:",
@@ -121,6 +123,15 @@ static ACTIVE_URIS: &[&str] = &[
     "schemalocation",
 ];
 
+/// How many of `ACTIVE_URIS` run script anywhere in a value.
+const SCRIPT_URIS: usize = 9;
+
+/// The URIs and bindings that run script anywhere in a value (joined in the one-pass group
+/// automaton).
+pub(crate) fn script_uris() -> &'static [&'static str] {
+    ACTIVE_URIS.get(..SCRIPT_URIS).unwrap_or(ACTIVE_URIS)
+}
+
 /// Attributes that load or style content.
 static LOADING_ATTRIBUTES: &[&str] = &[
     "src=",
@@ -136,7 +147,7 @@ static LOADING_ATTRIBUTES: &[&str] = &[
 ];
 
 /// JavaScript sinks that show a proof of concept or steal data.
-static SINKS: &[&str] = &[
+pub(crate) static SINKS: &[&str] = &[
     "alert(",
     "alert`",
     "prompt(",
@@ -265,10 +276,23 @@ fn is_name_byte(b: u8) -> bool {
 }
 
 /// Removes whitespace and control characters (`java\tscript:`).
-fn squeeze(s: &str) -> String {
-    s.chars()
-        .filter(|c| !c.is_whitespace() && !c.is_control())
-        .collect()
+fn squeeze(s: &str) -> Cow<'_, str> {
+    if s.is_ascii() {
+        // ASCII whitespace and control characters are exactly the bytes up to space and DEL.
+        let gone = |b: &u8| *b <= b' ' || *b == 0x7f;
+        if !s.as_bytes().iter().any(gone) {
+            return Cow::Borrowed(s);
+        }
+        let mut kept = s.as_bytes().to_vec();
+        kept.retain(|b| !gone(b));
+        // Removing ASCII bytes from ASCII text leaves ASCII, which is valid UTF-8.
+        return Cow::Owned(String::from_utf8(kept).unwrap_or_default());
+    }
+    Cow::Owned(
+        s.chars()
+            .filter(|c| !c.is_whitespace() && !c.is_control())
+            .collect(),
+    )
 }
 
 /// An `on…=` event-handler attribute preceded by a delimiter.
@@ -276,10 +300,7 @@ fn squeeze(s: &str) -> String {
 /// quoted value (`onx= `, `onx="`) counts: an attribute being written, whatever its name.
 fn event_handler(s: &str, opened: bool) -> bool {
     let b = s.as_bytes();
-    let mut from = 0;
-    while let Some(pos) = s[from..].find("on") {
-        let at = from + pos;
-        from = at + 2;
+    for at in pairs(s, *b"on") {
         let delim = at == 0
             || matches!(
                 b[at - 1],
@@ -691,19 +712,24 @@ pub fn detect(v: &Views, rules: &Rules) -> Option<u32> {
         return None;
     }
     let sq = squeeze(h);
+    // Unsqueezed, `sq` is `html`, where the joined pass already looked for sinks and
+    // script URIs.
+    let squeezed = matches!(sq, Cow::Owned(_));
+    let sinks = squeezed || v.maybe(group::XSS_SINKS);
+    let has = |b: u8| v.bytes.has(b);
     if rules.on(941130)
         && uri_bytes
-        && (ACTIVE_URIS.iter().take(7).any(|u| sq.contains(u))
-            || sq.contains("-moz-binding")
-            || sq.contains("behavior:url")
-            || (sq.contains("style=") && sq.contains("expression("))
-            || sq.contains("url(javascript"))
+        && ((squeezed || v.maybe(group::XSS_SCRIPT_URIS))
+            && script_uris().iter().any(|u| sq.contains(u))
+            || has(b'(')
+                && (has(b'=') && sq.contains("style=") && sq.contains("expression(")
+                    || sq.contains("url(javascript")))
     {
         return Some(941130);
     }
     if rules.on(941180)
-        && (sink_bytes && (js_breakout(&sq) || tagged_template_call(&sq))
-            || h.matches("![]").count() >= 2)
+        && (sink_bytes && (sinks && js_breakout(&sq) || has(b'`') && tagged_template_call(&sq))
+            || has(b'!') && has(b'[') && h.matches("![]").count() >= 2)
     {
         return Some(941180);
     }
@@ -716,6 +742,20 @@ mod tests {
 
     fn hit(s: &str) -> bool {
         detect(&Views::of_decoded(s.into()), &Rules::new(1, &[])).is_some()
+    }
+
+    /// The URIs searched anywhere in a value are the script schemes and the two CSS
+    /// bindings, and every one of them fires.
+    #[test]
+    fn script_uris_are_the_schemes_and_bindings() {
+        let uris = script_uris();
+        assert_eq!(
+            (uris.first(), uris.last()),
+            (Some(&"javascript:"), Some(&"behavior:url"))
+        );
+        for u in uris {
+            assert!(hit(&format!("style={u}y")), "{u}");
+        }
     }
 
     #[test]
