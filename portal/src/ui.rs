@@ -7,10 +7,13 @@
 mod account;
 mod assets;
 mod config_forms;
+mod ctx;
 mod forms;
 mod guard;
 mod plugins;
+mod pool_form;
 mod render;
+mod site_form;
 mod tenant;
 
 use crate::app::AppState;

@@ -3,7 +3,7 @@
 //! forms carry the double-submit token of [`Anon`].
 
 use super::forms::{safe_next, FieldErrors, Fields, TOP};
-use super::guard::{redirect_with_flash, Anon, Browser, ClientIp, MaybeBrowser};
+use super::guard::{redirect_with_flash, Anon, AnonForm, Browser, ClientIp, MaybeBrowser};
 use super::render::{html, message, UiError};
 use crate::app::AppState;
 use crate::auth::AuthError;
@@ -16,7 +16,7 @@ use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
 use axum::Router;
 use serde::Deserialize;
-use serde_json::json;
+use serde_json::{json, Value};
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -74,6 +74,39 @@ fn auth_errors(e: AuthError) -> Result<(StatusCode, FieldErrors), UiError> {
     Ok((status, errors))
 }
 
+/// `template` for an anonymous browser: `data` (a JSON object) plus the form's CSRF token (and
+/// no `errors` unless `data` has them), with the cookies the response needs.
+fn page(
+    anon: &Anon,
+    status: StatusCode,
+    template: &str,
+    mut data: Value,
+) -> Result<Response, UiError> {
+    if !data.is_object() {
+        data = json!({});
+    }
+    data["csrf_token"] = json!(anon.token);
+    if data.get("errors").is_none() {
+        data["errors"] = json!(FieldErrors::default());
+    }
+    Ok(anon.respond((status, html(template, data)?)))
+}
+
+/// The form again after `e`: its messages (`errors`) next to the inputs, with the status they
+/// call for; a failure that is ours is an error page.
+fn refused(
+    anon: &Anon,
+    e: AuthError,
+    template: &str,
+    mut data: Value,
+) -> Result<Response, UiError> {
+    let (status, errors) = auth_errors(e)?;
+    if let Some(fields) = data.as_object_mut() {
+        fields.insert("errors".into(), json!(errors));
+    }
+    page(anon, status, template, data)
+}
+
 async fn home(
     State(s): State<AppState>,
     MaybeBrowser(b): MaybeBrowser,
@@ -107,20 +140,15 @@ async fn login_page(
     if b.is_some() {
         return Ok(Redirect::to(safe_next(&q.next)).into_response());
     }
-    let page = html(
-        "login.html",
-        json!({"csrf_token": anon.token, "next": safe_next(&q.next), "email": "", "errors": FieldErrors::default(), "flash": anon.flash}),
-    )?;
-    Ok(anon.respond(page))
+    let data = json!({"next": safe_next(&q.next), "email": "", "errors": FieldErrors::default(), "flash": anon.flash});
+    page(&anon, StatusCode::OK, "login.html", data)
 }
 
 async fn login_submit(
     State(s): State<AppState>,
-    anon: Anon,
     ClientIp(ip): ClientIp,
-    form: Fields,
+    AnonForm { anon, form }: AnonForm,
 ) -> Result<Response, UiError> {
-    anon.check(form.get("csrf_token"))?;
     let next = safe_next(form.get("next"));
     match s
         .accounts
@@ -133,30 +161,21 @@ async fn login_submit(
             Ok(([(header::SET_COOKIE, cookie)], Redirect::to(next)).into_response())
         }
         Err(e) => {
-            let (status, errors) = auth_errors(e)?;
-            let page = html(
-                "login.html",
-                json!({"csrf_token": anon.token, "next": next, "email": form.get("email"), "errors": errors}),
-            )?;
-            Ok(anon.respond((status, page)))
+            let data = json!({"next": next, "email": form.get("email")});
+            refused(&anon, e, "login.html", data)
         }
     }
 }
 
 async fn signup_page(anon: Anon) -> Result<Response, UiError> {
-    let page = html(
-        "signup.html",
-        json!({"csrf_token": anon.token, "email": "", "organisation": "", "errors": FieldErrors::default()}),
-    )?;
-    Ok(anon.respond(page))
+    let data = json!({"email": "", "organisation": ""});
+    page(&anon, StatusCode::OK, "signup.html", data)
 }
 
 async fn signup_submit(
     State(s): State<AppState>,
-    anon: Anon,
-    form: Fields,
+    AnonForm { anon, form }: AnonForm,
 ) -> Result<Response, UiError> {
-    anon.check(form.get("csrf_token"))?;
     let (email, organisation) = (form.get("email"), form.get("organisation"));
     match s
         .accounts
@@ -173,30 +192,25 @@ async fn signup_submit(
             Some(("/login", "Go to sign in")),
         ))),
         Err(e) => {
-            let (status, errors) = auth_errors(e)?;
-            let page = html(
-                "signup.html",
-                json!({"csrf_token": anon.token, "email": email, "organisation": organisation, "errors": errors}),
-            )?;
-            Ok(anon.respond((status, page)))
+            let data = json!({"email": email, "organisation": organisation});
+            refused(&anon, e, "signup.html", data)
         }
     }
 }
 
 async fn reset_request_page(anon: Anon) -> Result<Response, UiError> {
-    let page = html(
+    page(
+        &anon,
+        StatusCode::OK,
         "reset_request.html",
-        json!({"csrf_token": anon.token, "email": ""}),
-    )?;
-    Ok(anon.respond(page))
+        json!({"email": ""}),
+    )
 }
 
 async fn reset_request_submit(
     State(s): State<AppState>,
-    anon: Anon,
-    form: Fields,
+    AnonForm { anon, form }: AnonForm,
 ) -> Result<Response, UiError> {
-    anon.check(form.get("csrf_token"))?;
     let email = form.get("email").trim();
     s.accounts
         .request_reset(email)
@@ -230,26 +244,22 @@ async fn reset_page(
     anon: Anon,
     Query(q): Query<TokenQuery>,
 ) -> Result<Response, UiError> {
-    if s.store
-        .peek_email_token(&hash_token(&q.token), "reset", now())
-        .await?
-        .is_none()
-    {
-        return Ok(bad_link(&anon));
+    let link = hash_token(&q.token);
+    match s.store.peek_email_token(&link, "reset", now()).await? {
+        Some(_) => page(
+            &anon,
+            StatusCode::OK,
+            "reset.html",
+            json!({"token": q.token}),
+        ),
+        None => Ok(bad_link(&anon)),
     }
-    let page = html(
-        "reset.html",
-        json!({"csrf_token": anon.token, "token": q.token, "errors": FieldErrors::default()}),
-    )?;
-    Ok(anon.respond(page))
 }
 
 async fn reset_submit(
     State(s): State<AppState>,
-    anon: Anon,
-    form: Fields,
+    AnonForm { anon, form }: AnonForm,
 ) -> Result<Response, UiError> {
-    anon.check(form.get("csrf_token"))?;
     let token = form.get("token");
     match s.accounts.reset_password(token, form.get("password")).await {
         Ok(()) => Ok(anon.respond(message(
@@ -263,11 +273,8 @@ async fn reset_submit(
             // The check failed after the link was used up: a new link is needed.
             let (status, mut errors) = auth_errors(e)?;
             errors.add(TOP, "This link is used up now; ask for a new one below.");
-            let page = html(
-                "reset.html",
-                json!({"csrf_token": anon.token, "token": "", "used": true, "errors": errors}),
-            )?;
-            Ok(anon.respond((status, page)))
+            let data = json!({"token": "", "used": true, "errors": errors});
+            page(&anon, status, "reset.html", data)
         }
     }
 }
@@ -308,19 +315,18 @@ async fn invite_page(
     let Some(invite) = invitation(&s, &q.token).await? else {
         return Ok(bad_link(&anon));
     };
-    let page = html(
+    page(
+        &anon,
+        StatusCode::OK,
         "invite.html",
-        json!({"csrf_token": anon.token, "invite": invite, "errors": FieldErrors::default()}),
-    )?;
-    Ok(anon.respond(page))
+        json!({ "invite": invite }),
+    )
 }
 
 async fn invite_submit(
     State(s): State<AppState>,
-    anon: Anon,
-    form: Fields,
+    AnonForm { anon, form }: AnonForm,
 ) -> Result<Response, UiError> {
-    anon.check(form.get("csrf_token"))?;
     let token = form.get("token");
     let Some(invite) = invitation(&s, token).await? else {
         return Ok(bad_link(&anon));
@@ -338,14 +344,7 @@ async fn invite_submit(
             Some((&format!("/t/{tenant_id}"), "Open the dashboard")),
         ))),
         Err(AuthError::BadToken) => Ok(bad_link(&anon)),
-        Err(e) => {
-            let (status, errors) = auth_errors(e)?;
-            let page = html(
-                "invite.html",
-                json!({"csrf_token": anon.token, "invite": invite, "errors": errors}),
-            )?;
-            Ok(anon.respond((status, page)))
-        }
+        Err(e) => refused(&anon, e, "invite.html", json!({ "invite": invite })),
     }
 }
 

@@ -1,11 +1,13 @@
 //! Reading submitted forms: [`Fields`] (an urlencoded body as ordered pairs, with rows named
 //! `backend[0].addr`), [`FieldErrors`] (messages by field path, the same paths the bundle's
-//! validation reports, so a problem lands next to its input) and small parsers.
+//! validation reports, so a problem lands next to its input), [`FormView`] (a form as shown
+//! again) and small parsers.
 
 use super::render::UiError;
 use axum::extract::{FromRequest, Request};
 use axum::http::StatusCode;
 use serde::Serialize;
+use serde_json::Value;
 use std::collections::BTreeMap;
 use weir_bundle::Problems;
 
@@ -71,6 +73,13 @@ impl FieldErrors {
         self.0.entry(field.into()).or_default().push(message.into());
     }
 
+    /// Just `message` at `field`.
+    pub fn one(field: impl Into<String>, message: impl Into<String>) -> FieldErrors {
+        let mut e = FieldErrors::default();
+        e.add(field, message);
+        e
+    }
+
     /// True when nothing was added.
     pub fn is_empty(&self) -> bool {
         self.0.is_empty()
@@ -90,6 +99,37 @@ impl FieldErrors {
             }
         }
         e
+    }
+}
+
+/// A form as a page shows it: the values in its inputs, the messages next to them, and the
+/// status the page answers with.
+#[derive(Debug)]
+pub struct FormView {
+    pub status: StatusCode,
+    /// The inputs' values, a JSON object.
+    pub values: Value,
+    pub errors: FieldErrors,
+}
+
+impl FormView {
+    /// A fresh form (200).
+    pub fn blank(values: Value) -> FormView {
+        FormView::new(StatusCode::OK, values, FieldErrors::default())
+    }
+
+    /// A form shown again with what was wrong.
+    pub fn new(status: StatusCode, values: Value, errors: FieldErrors) -> FormView {
+        FormView {
+            status,
+            values,
+            errors,
+        }
+    }
+
+    /// A refused form (422) with what was wrong.
+    pub fn refused(values: Value, errors: FieldErrors) -> FormView {
+        FormView::new(StatusCode::UNPROCESSABLE_ENTITY, values, errors)
     }
 }
 

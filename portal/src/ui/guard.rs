@@ -2,15 +2,17 @@
 //! the `weir_session` cookie (no header check: HTML forms send the session's CSRF token as the
 //! hidden `csrf_token` field, checked by [`Browser::check_csrf`]); [`Anon`] gives anonymous
 //! forms a double-submit token (cookie `weir_csrf`, HttpOnly, SameSite=Strict, equal to the
-//! hidden field); flash messages ride in a short-lived `weir_flash` cookie.
+//! hidden field), checked by [`AnonForm`]; flash messages ride in a short-lived `weir_flash`
+//! cookie.
 
+use super::forms::Fields;
 use super::render::{Flash, UiError};
 use crate::app::AppState;
 use crate::db::now;
 use crate::session::session_cookie;
 use crate::store::User;
 use crate::tokens::{constant_time_eq, hash_token, new_token};
-use axum::extract::FromRequestParts;
+use axum::extract::{FromRequest, FromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, Method};
 use axum::response::{IntoResponse, Redirect, Response};
@@ -223,6 +225,24 @@ impl FromRequestParts<AppState> for Anon {
             secure: secure_attr(state),
             flash: read_flash(&parts.headers),
         })
+    }
+}
+
+/// An anonymous form whose double-submit token is the browser's `weir_csrf` cookie.
+pub struct AnonForm {
+    pub anon: Anon,
+    pub form: Fields,
+}
+
+impl FromRequest<AppState> for AnonForm {
+    type Rejection = UiError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, UiError> {
+        let (mut parts, body) = req.into_parts();
+        let Ok(anon) = Anon::from_request_parts(&mut parts, state).await;
+        let form = Fields::from_request(Request::from_parts(parts, body), state).await?;
+        anon.check(form.get("csrf_token"))?;
+        Ok(AnonForm { anon, form })
     }
 }
 

@@ -2,10 +2,10 @@
 //! form (multipart: `csrf_token`, `name`, `notes`, `file`), validated by the registry like an
 //! API upload.
 
-use super::forms::FieldErrors;
+use super::ctx::Ctx;
+use super::forms::{FieldErrors, FormView};
 use super::guard::{redirect_with_flash, Browser};
 use super::render::UiError;
-use super::tenant::Ctx;
 use crate::app::AppState;
 use crate::registry::{RegistryError, MAX_UPLOAD_BYTES};
 use axum::extract::{DefaultBodyLimit, Multipart, Path, State};
@@ -24,13 +24,8 @@ pub fn routes() -> Router<AppState> {
     )
 }
 
-async fn plugins_page(
-    s: &AppState,
-    ctx: &Ctx,
-    status: StatusCode,
-    form: Value,
-    errors: FieldErrors,
-) -> Result<Response, UiError> {
+/// The built-in and uploaded plugins (each with the sites that use it) and the upload form.
+async fn plugins_page(s: &AppState, ctx: &Ctx, form: FormView) -> Result<Response, UiError> {
     let bundle = s.config_service.bundle(ctx.tenant()).await?;
     let used_by = |source: &str| -> Vec<String> {
         bundle
@@ -68,29 +63,17 @@ async fn plugins_page(
             })
         })
         .collect();
-    ctx.page_with(
-        s,
-        status,
-        "plugins",
-        "plugins.html",
-        json!({"builtin": builtin, "uploaded": uploaded, "form": form, "errors": errors, "max_mib": MAX_UPLOAD_BYTES >> 20}),
-    )
+    let data = json!({"builtin": builtin, "uploaded": uploaded, "max_mib": MAX_UPLOAD_BYTES >> 20});
+    ctx.form_page(s, "plugins", "plugins.html", data, form)
 }
 
-async fn plugins(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    plugins_page(
-        &s,
-        &ctx,
-        StatusCode::OK,
-        json!({"name": "", "notes": ""}),
-        FieldErrors::default(),
-    )
-    .await
+/// The upload form's values before anything was typed.
+fn blank() -> Value {
+    json!({"name": "", "notes": ""})
+}
+
+async fn plugins(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    plugins_page(&s, &ctx, FormView::blank(blank())).await
 }
 
 /// What the upload form sent.
@@ -143,51 +126,37 @@ async fn upload(
         Err(reason) => {
             // The token may not have been read: nothing is stored, and the page says why.
             let ctx = Ctx::load(&s, b, &t).await?;
-            let mut errors = FieldErrors::default();
-            errors.add("file", reason);
-            return plugins_page(
-                &s,
-                &ctx,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                json!({"name": "", "notes": ""}),
-                errors,
-            )
-            .await;
+            let errors = FieldErrors::one("file", reason);
+            let form = FormView::new(StatusCode::PAYLOAD_TOO_LARGE, blank(), errors);
+            return plugins_page(&s, &ctx, form).await;
         }
     };
     b.check_csrf(&form.csrf_token)?;
     let ctx = Ctx::load(&s, b, &t).await?;
     ctx.require_admin()?;
     let kept = json!({"name": form.name, "notes": form.notes});
-    let Some(bytes) = form.file else {
-        let mut errors = FieldErrors::default();
-        errors.add("file", "choose a .wasm component to upload");
-        return plugins_page(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, kept, errors).await;
+    let errors = match form.file {
+        None => FieldErrors::one("file", "choose a .wasm component to upload"),
+        Some(bytes) => match s
+            .registry
+            .upload(&t, &form.name, &form.notes, bytes, ctx.author())
+            .await
+        {
+            Ok(v) => {
+                return Ok(redirect_with_flash(
+                    &s,
+                    &ctx.path("/plugins"),
+                    "ok",
+                    &format!(
+                        "Uploaded {} version {}: use it as registry:{}@{} in a site's chain.",
+                        v.name, v.version, v.name, v.version
+                    ),
+                ))
+            }
+            Err(RegistryError::Invalid(field, m)) => FieldErrors::one(field, m),
+            Err(RegistryError::Rejected(reason)) => FieldErrors::one("file", reason),
+            Err(RegistryError::Store(e)) => return Err(e.into()),
+        },
     };
-    match s
-        .registry
-        .upload(&t, &form.name, &form.notes, bytes, ctx.author())
-        .await
-    {
-        Ok(v) => Ok(redirect_with_flash(
-            &s,
-            &ctx.path("/plugins"),
-            "ok",
-            &format!(
-                "Uploaded {} version {}: use it as registry:{}@{} in a site's chain.",
-                v.name, v.version, v.name, v.version
-            ),
-        )),
-        Err(RegistryError::Invalid(field, m)) => {
-            let mut errors = FieldErrors::default();
-            errors.add(field, m);
-            plugins_page(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, kept, errors).await
-        }
-        Err(RegistryError::Rejected(reason)) => {
-            let mut errors = FieldErrors::default();
-            errors.add("file", reason);
-            plugins_page(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, kept, errors).await
-        }
-        Err(RegistryError::Store(e)) => Err(e.into()),
-    }
+    plugins_page(&s, &ctx, FormView::refused(kept, errors)).await
 }

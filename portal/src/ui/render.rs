@@ -10,49 +10,42 @@ use minijinja::{Environment, Value};
 use serde::Serialize;
 use std::fmt::Write as _;
 use std::sync::OnceLock;
+use weir_bundle::Problems;
 
-/// Every template, by name; `include_str!` puts them in the binary.
-const TEMPLATES: &[(&str, &str)] = &[
-    ("base.html", include_str!("../../templates/base.html")),
-    ("app.html", include_str!("../../templates/app.html")),
-    ("bare.html", include_str!("../../templates/bare.html")),
-    ("macros.html", include_str!("../../templates/macros.html")),
-    ("message.html", include_str!("../../templates/message.html")),
-    ("login.html", include_str!("../../templates/login.html")),
-    ("signup.html", include_str!("../../templates/signup.html")),
-    (
-        "reset_request.html",
-        include_str!("../../templates/reset_request.html"),
-    ),
-    ("reset.html", include_str!("../../templates/reset.html")),
-    ("invite.html", include_str!("../../templates/invite.html")),
-    (
-        "dashboard.html",
-        include_str!("../../templates/dashboard.html"),
-    ),
-    ("sites.html", include_str!("../../templates/sites.html")),
-    (
-        "site_form.html",
-        include_str!("../../templates/site_form.html"),
-    ),
-    ("pools.html", include_str!("../../templates/pools.html")),
-    (
-        "pool_form.html",
-        include_str!("../../templates/pool_form.html"),
-    ),
-    ("plugins.html", include_str!("../../templates/plugins.html")),
-    ("members.html", include_str!("../../templates/members.html")),
-    ("tokens.html", include_str!("../../templates/tokens.html")),
-    (
-        "token_created.html",
-        include_str!("../../templates/token_created.html"),
-    ),
-    ("history.html", include_str!("../../templates/history.html")),
-    ("version.html", include_str!("../../templates/version.html")),
-    (
-        "settings.html",
-        include_str!("../../templates/settings.html"),
-    ),
+/// `(name.html, its source)` for each template name; `include_str!` puts them in the binary.
+macro_rules! templates {
+    ($($name:ident),* $(,)?) => {
+        &[$((
+            concat!(stringify!($name), ".html"),
+            include_str!(concat!("../../templates/", stringify!($name), ".html")),
+        )),*]
+    };
+}
+
+/// Every template, by name.
+const TEMPLATES: &[(&str, &str)] = templates![
+    base,
+    app,
+    bare,
+    macros,
+    message,
+    login,
+    signup,
+    reset_request,
+    reset,
+    invite,
+    dashboard,
+    sites,
+    site_form,
+    pools,
+    pool_form,
+    plugins,
+    members,
+    tokens,
+    token_created,
+    history,
+    version,
+    settings,
 ];
 
 fn env() -> &'static Environment<'static> {
@@ -232,6 +225,12 @@ impl IntoResponse for UiError {
 }
 
 impl UiError {
+    /// A refusal (422) that lists the `problems`.
+    pub fn invalid(problems: &Problems) -> UiError {
+        let reasons: Vec<String> = problems.0.iter().map(|p| p.to_string()).collect();
+        UiError::Refused(StatusCode::UNPROCESSABLE_ENTITY, reasons.join("; "))
+    }
+
     /// The reason in words, for a flash message.
     pub fn text(&self) -> String {
         match self {
@@ -251,13 +250,7 @@ impl From<ApiError> for UiError {
             ApiError::Forbidden(m) => UiError::Forbidden(m),
             ApiError::Unauthorized(_) => UiError::SignIn("/".into()),
             ApiError::Internal(d) => UiError::Internal(d),
-            ApiError::Invalid(p) => UiError::Refused(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                p.0.iter()
-                    .map(|p| p.to_string())
-                    .collect::<Vec<_>>()
-                    .join("; "),
-            ),
+            ApiError::Invalid(p) => UiError::invalid(&p),
             ApiError::BadRequest(m) => UiError::Refused(StatusCode::BAD_REQUEST, m),
             ApiError::Conflict(m) => UiError::Refused(StatusCode::CONFLICT, m),
             ApiError::TooLarge(m) => UiError::Refused(StatusCode::PAYLOAD_TOO_LARGE, m),

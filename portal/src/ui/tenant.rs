@@ -1,19 +1,17 @@
 //! A tenant's pages (`/t/{tenant}/…`) other than sites, pools and plugins: the dashboard,
 //! members and invitations, API tokens, the config history with diffs and rollback, and
-//! settings. [`Ctx`] is the signed-in user's membership of the tenant in the path (404 when
-//! none), shared by every tenant page.
+//! settings.
 
-use super::forms::{number, FieldErrors, Fields};
-use super::guard::{clear_flash, redirect_with_flash, Browser};
-use super::render::{html, Shell, UiError};
+use super::ctx::{config_error, AdminForm, Ctx};
+use super::forms::{number, FieldErrors, FormView};
+use super::guard::redirect_with_flash;
+use super::render::UiError;
 use crate::api_tokens::{mint, MintError};
 use crate::app::AppState;
 use crate::db::now;
-use crate::store::Membership;
-use crate::tenant_config::ConfigError;
 use axum::extract::{Path, State};
-use axum::http::{header, StatusCode};
-use axum::response::{IntoResponse, Response};
+use axum::http::header;
+use axum::response::Response;
 use axum::routing::{get, post};
 use axum::Router;
 use serde_json::{json, Value};
@@ -25,154 +23,19 @@ pub fn routes() -> Router<AppState> {
         .route("/t/{tenant}/tokens", get(tokens).post(create_token))
         .route("/t/{tenant}/tokens/{id}/revoke", post(revoke_token))
         .route("/t/{tenant}/history", get(history))
-        .route("/t/{tenant}/history/{version}", get(version))
-        .route("/t/{tenant}/history/{version}/rollback", post(rollback))
+        .route("/t/{tenant}/history/{id}", get(version))
+        .route("/t/{tenant}/history/{id}/rollback", post(rollback))
         .route("/t/{tenant}/settings", get(settings))
 }
 
-/// The signed-in user on one of their tenants' pages.
-pub struct Ctx {
-    pub b: Browser,
-    pub member: Membership,
-    pub tenants: Vec<Membership>,
-}
-
-impl Ctx {
-    /// The user's membership of `tenant`; 404 when none (another tenant looks like no tenant).
-    pub async fn load(s: &AppState, b: Browser, tenant: &str) -> Result<Ctx, UiError> {
-        let tenants = s.store.memberships_of(&b.user.id).await?;
-        let member = tenants
-            .iter()
-            .find(|m| m.tenant_id == tenant)
-            .cloned()
-            .ok_or(UiError::NotFound)?;
-        Ok(Ctx { b, member, tenants })
-    }
-
-    /// Like [`Ctx::load`] for a form: the CSRF token must be the session's first.
-    pub async fn load_form(
-        s: &AppState,
-        b: Browser,
-        tenant: &str,
-        form: &Fields,
-    ) -> Result<Ctx, UiError> {
-        b.check_csrf(form.get("csrf_token"))?;
-        Ctx::load(s, b, tenant).await
-    }
-
-    /// The tenant's id.
-    pub fn tenant(&self) -> &str {
-        &self.member.tenant_id
-    }
-
-    /// Owners and admins may change things.
-    pub fn can_change(&self) -> bool {
-        matches!(self.member.role.as_str(), "owner" | "admin")
-    }
-
-    /// Refuses members (read-only).
-    pub fn require_admin(&self) -> Result<(), UiError> {
-        if self.can_change() {
-            Ok(())
-        } else {
-            Err(UiError::Forbidden(format!(
-                "Your role ({}) can only read this organisation's settings. Ask an owner or admin to make this change.",
-                self.member.role
-            )))
-        }
-    }
-
-    /// Who changes are recorded as.
-    pub fn author(&self) -> &str {
-        &self.b.user.email
-    }
-
-    /// A path in this tenant: `/t/{id}{rest}`.
-    pub fn path(&self, rest: &str) -> String {
-        format!("/t/{}{rest}", self.member.tenant_id)
-    }
-
-    /// Renders `template` in the app layout with `data` (a JSON object) plus `shell` and `base`.
-    pub fn render(
-        &self,
-        status: StatusCode,
-        nav: &'static str,
-        template: &str,
-        mut data: Value,
-    ) -> Result<Response, UiError> {
-        if !data.is_object() {
-            data = json!({});
-        }
-        data["shell"] = json!(Shell::new(
-            &self.member,
-            &self.tenants,
-            &self.b.csrf_token,
-            nav,
-            self.b.flash.clone()
-        ));
-        data["base"] = json!(self.path(""));
-        let page = html(template, data)?;
-        Ok((status, page).into_response())
-    }
-
-    /// [`Ctx::render`], clearing a shown flash message.
-    pub fn page(
-        &self,
-        s: &AppState,
-        nav: &'static str,
-        template: &str,
-        data: Value,
-    ) -> Result<Response, UiError> {
-        self.page_with(s, StatusCode::OK, nav, template, data)
-    }
-
-    /// [`Ctx::page`] with a status (422 for a form with errors).
-    pub fn page_with(
-        &self,
-        s: &AppState,
-        status: StatusCode,
-        nav: &'static str,
-        template: &str,
-        data: Value,
-    ) -> Result<Response, UiError> {
-        let mut r = self.render(status, nav, template, data)?;
-        if self.b.flash.is_some() {
-            if let Ok(v) = clear_flash(s).parse() {
-                r.headers_mut().append(header::SET_COOKIE, v);
-            }
-        }
-        Ok(r)
-    }
-}
-
-/// A config error as a page error (problems and conflicts become a refusal with the reasons).
-pub fn config_error(e: ConfigError) -> UiError {
-    match e {
-        ConfigError::NotFound => UiError::NotFound,
-        ConfigError::Store(s) => s.into(),
-        ConfigError::Invalid(p) => UiError::Refused(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            p.0.iter()
-                .map(|p| p.to_string())
-                .collect::<Vec<_>>()
-                .join("; "),
-        ),
-        other => UiError::Refused(StatusCode::CONFLICT, other.to_string()),
-    }
-}
-
-async fn dashboard(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    let bundle = s.config_service.bundle(&t).await?;
-    let uploads = s.registry.list(&t).await?;
+async fn dashboard(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let t = ctx.tenant();
+    let bundle = s.config_service.bundle(t).await?;
+    let uploads = s.registry.list(t).await?;
     let mut upload_names: Vec<&str> = uploads.iter().map(|u| u.name.as_str()).collect();
     upload_names.dedup();
-    let versions = s.config_service.versions(&t).await?;
-    let members = s.store.members(&t).await?;
+    let versions = s.config_service.versions(t).await?;
+    let members = s.store.members(t).await?;
     let plugin_uses: usize = bundle.sites.iter().map(|x| x.plugins.len()).sum();
     ctx.page(
         &s,
@@ -192,51 +55,27 @@ async fn dashboard(
     )
 }
 
-async fn members_page(
-    s: &AppState,
-    ctx: &Ctx,
-    status: StatusCode,
-    form: Value,
-    errors: FieldErrors,
-) -> Result<Response, UiError> {
+/// The members list with the invitation form.
+async fn members_page(s: &AppState, ctx: &Ctx, form: FormView) -> Result<Response, UiError> {
     let members = s.store.members(ctx.tenant()).await?;
-    ctx.page_with(
-        s,
-        status,
-        "members",
-        "members.html",
-        json!({"members": members, "form": form, "errors": errors}),
-    )
+    let data = json!({ "members": members });
+    ctx.form_page(s, "members", "members.html", data, form)
 }
 
-async fn members(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    members_page(
-        &s,
-        &ctx,
-        StatusCode::OK,
-        json!({"email": "", "role": "member"}),
-        FieldErrors::default(),
-    )
-    .await
+async fn members(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let blank = FormView::blank(json!({"email": "", "role": "member"}));
+    members_page(&s, &ctx, blank).await
 }
 
 async fn invite(
     State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-    form: Fields,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Result<Response, UiError> {
-    let ctx = Ctx::load_form(&s, b, &t, &form).await?;
-    ctx.require_admin()?;
     let (email, role) = (form.get("email").trim(), form.get("role"));
+    let (t, tenant_name) = (ctx.tenant(), &ctx.member.tenant_name);
     match s
         .accounts
-        .invite(&t, &ctx.member.tenant_name, ctx.author(), email, role)
+        .invite(t, tenant_name, ctx.author(), email, role)
         .await
     {
         Ok(()) => Ok(redirect_with_flash(
@@ -246,74 +85,42 @@ async fn invite(
             &format!("Invitation sent to {email}."),
         )),
         Err(crate::auth::AuthError::Invalid(field, m)) => {
-            let mut errors = FieldErrors::default();
-            errors.add(field, m);
-            members_page(
-                &s,
-                &ctx,
-                StatusCode::UNPROCESSABLE_ENTITY,
-                json!({"email": email, "role": role}),
-                errors,
-            )
-            .await
+            let kept = json!({"email": email, "role": role});
+            let form = FormView::refused(kept, FieldErrors::one(field, m));
+            members_page(&s, &ctx, form).await
         }
         Err(e) => Err(crate::error::ApiError::from(e).into()),
     }
 }
 
-async fn tokens_page(
-    s: &AppState,
-    ctx: &Ctx,
-    status: StatusCode,
-    form: Value,
-    errors: FieldErrors,
-) -> Result<Response, UiError> {
+/// The API tokens (owners and admins only) with the form for a new one.
+async fn tokens_page(s: &AppState, ctx: &Ctx, form: FormView) -> Result<Response, UiError> {
     let tokens = if ctx.can_change() {
         s.store.api_tokens(ctx.tenant()).await?
     } else {
         Vec::new()
     };
-    ctx.page_with(
-        s,
-        status,
-        "tokens",
-        "tokens.html",
-        json!({"tokens": tokens, "form": form, "errors": errors}),
-    )
+    let data = json!({ "tokens": tokens });
+    ctx.form_page(s, "tokens", "tokens.html", data, form)
 }
 
-async fn tokens(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    tokens_page(
-        &s,
-        &ctx,
-        StatusCode::OK,
-        json!({"name": "", "scope": "read", "expires_in_days": "90"}),
-        FieldErrors::default(),
-    )
-    .await
+async fn tokens(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let blank = FormView::blank(json!({"name": "", "scope": "read", "expires_in_days": "90"}));
+    tokens_page(&s, &ctx, blank).await
 }
 
 /// Creates an API token with the same rules as `POST /api/t/{tenant}/tokens`; the secret is
 /// shown on the answer page and nowhere else.
 async fn create_token(
     State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-    form: Fields,
+    AdminForm { ctx, form, .. }: AdminForm,
 ) -> Result<Response, UiError> {
-    let ctx = Ctx::load_form(&s, b, &t, &form).await?;
-    ctx.require_admin()?;
     let mut errors = FieldErrors::default();
     let name = form.get("name").trim();
     let scope = form.get("scope");
     let days: Option<u32> = number(&mut errors, "expires_in_days", form.get("expires_in_days"));
     let minted = if errors.is_empty() {
-        match mint(&s.store, &t, name, scope, days, ctx.author()).await {
+        match mint(&s.store, ctx.tenant(), name, scope, days, ctx.author()).await {
             Ok(minted) => Some(minted),
             Err(MintError::Invalid(problems)) => {
                 for p in problems.0 {
@@ -329,7 +136,7 @@ async fn create_token(
     let Some(minted) = minted else {
         let kept =
             json!({"name": name, "scope": scope, "expires_in_days": form.get("expires_in_days")});
-        return tokens_page(&s, &ctx, StatusCode::UNPROCESSABLE_ENTITY, kept, errors).await;
+        return tokens_page(&s, &ctx, FormView::refused(kept, errors)).await;
     };
     let (name, scope, expires_at, secret) =
         (minted.name, minted.scope, minted.expires_at, minted.secret);
@@ -348,13 +155,9 @@ async fn create_token(
 
 async fn revoke_token(
     State(s): State<AppState>,
-    b: Browser,
-    Path((t, id)): Path<(String, String)>,
-    form: Fields,
+    AdminForm { ctx, id, .. }: AdminForm,
 ) -> Result<Response, UiError> {
-    let ctx = Ctx::load_form(&s, b, &t, &form).await?;
-    ctx.require_admin()?;
-    if !s.store.revoke_api_token(&t, &id, now()).await? {
+    if !s.store.revoke_api_token(ctx.tenant(), &id, now()).await? {
         return Err(UiError::NotFound);
     }
     Ok(redirect_with_flash(
@@ -365,31 +168,26 @@ async fn revoke_token(
     ))
 }
 
-async fn history(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    let versions = s.config_service.versions(&t).await?;
+async fn history(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let versions = s.config_service.versions(ctx.tenant()).await?;
     ctx.page(&s, "history", "history.html", json!({"versions": versions}))
 }
 
 async fn version(
     State(s): State<AppState>,
-    b: Browser,
-    Path((t, v)): Path<(String, String)>,
+    ctx: Ctx,
+    Path((_, v)): Path<(String, String)>,
 ) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
+    let t = ctx.tenant();
     let v: i64 = v.parse().map_err(|_| UiError::NotFound)?;
-    let versions = s.config_service.versions(&t).await?;
+    let versions = s.config_service.versions(t).await?;
     let info = versions
         .iter()
         .find(|x| x.version == v)
         .ok_or(UiError::NotFound)?;
     let lines = s
         .config_service
-        .diff(&t, v.saturating_sub(1).max(0), v)
+        .diff(t, v.saturating_sub(1).max(0), v)
         .await
         .map_err(config_error)?;
     let current = versions.first().map(|x| x.version) == Some(v);
@@ -409,37 +207,28 @@ async fn version(
 
 async fn rollback(
     State(s): State<AppState>,
-    b: Browser,
-    Path((t, v)): Path<(String, String)>,
-    form: Fields,
+    AdminForm { ctx, id, .. }: AdminForm,
 ) -> Result<Response, UiError> {
-    let ctx = Ctx::load_form(&s, b, &t, &form).await?;
-    ctx.require_admin()?;
-    let v: i64 = v.parse().map_err(|_| UiError::NotFound)?;
-    match s.config_service.rollback(&t, v, ctx.author()).await {
-        Ok(new) => Ok(redirect_with_flash(
-            &s,
-            &ctx.path("/history"),
-            "ok",
-            &format!("Rolled back to version {v}; the result is version {new}."),
-        )),
-        Err(ConfigError::NotFound) => Err(UiError::NotFound),
-        Err(ConfigError::Store(e)) => Err(e.into()),
-        Err(e) => Ok(redirect_with_flash(
-            &s,
-            &ctx.path(&format!("/history/{v}")),
-            "error",
-            &format!("Could not roll back: {}", config_error(e).text()),
-        )),
-    }
+    let v: i64 = id.parse().map_err(|_| UiError::NotFound)?;
+    let result = s
+        .config_service
+        .rollback(ctx.tenant(), v, ctx.author())
+        .await;
+    ctx.after_change(
+        &s,
+        result,
+        ("/history", |new| {
+            format!("Rolled back to version {v}; the result is version {new}.")
+        }),
+        (&format!("/history/{v}"), "Could not roll back"),
+    )
 }
 
-async fn settings(
-    State(s): State<AppState>,
-    b: Browser,
-    Path(t): Path<String>,
-) -> Result<Response, UiError> {
-    let ctx = Ctx::load(&s, b, &t).await?;
-    let tenant = s.store.tenant(&t).await?.ok_or(UiError::NotFound)?;
+async fn settings(State(s): State<AppState>, ctx: Ctx) -> Result<Response, UiError> {
+    let tenant = s
+        .store
+        .tenant(ctx.tenant())
+        .await?
+        .ok_or(UiError::NotFound)?;
     ctx.page(&s, "settings", "settings.html", json!({"tenant": tenant}))
 }
