@@ -17,7 +17,7 @@ pub fn routes() -> Router<AppState> {
 /// A page in the portal's frame.
 pub fn page(title: &str, body: &str) -> Html<String> {
     Html(format!(
-        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><title>{t} · Weir</title>\
+        "<!doctype html><html lang=\"en\"><head><meta charset=\"utf-8\"><meta name=\"viewport\" content=\"width=device-width,initial-scale=1\"><link rel=\"icon\" href=\"data:,\"><title>{t} · Weir</title>\
 <style>body{{font-family:system-ui,sans-serif;background:#f6f8fa;color:#1c2733;margin:0}}main{{max-width:420px;margin:10vh auto;background:#fff;border:1px solid #d0d7de;border-radius:10px;padding:28px}}h1{{font-size:22px;margin-top:0}}button{{background:#1f6feb;color:#fff;border:0;border-radius:6px;padding:10px 18px;font-size:15px;cursor:pointer}}.error{{color:#cf222e}}</style>\
 </head><body><main><h1>{t}</h1>{body}</main></body></html>",
         t = escape_html(title),

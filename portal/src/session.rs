@@ -26,17 +26,21 @@ pub struct SignedIn {
     pub csrf_token: String,
 }
 
-/// The `weir_session` cookie's value, if sent.
-pub fn session_cookie(parts: &Parts) -> Option<String> {
-    parts
-        .headers
+/// The value of cookie `name`, if sent.
+pub fn cookie(headers: &axum::http::HeaderMap, name: &str) -> Option<String> {
+    headers
         .get_all(axum::http::header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
         .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(name, _)| *name == COOKIE)
+        .find(|(n, _)| *n == name)
         .map(|(_, value)| value.to_string())
+}
+
+/// The `weir_session` cookie's value, if sent.
+pub fn session_cookie(parts: &Parts) -> Option<String> {
+    cookie(&parts.headers, COOKIE)
 }
 
 /// `Set-Cookie` for a new session (or, with `None`, one that clears it).

@@ -22,17 +22,7 @@ use base64::Engine as _;
 const CSRF_COOKIE: &str = "weir_csrf";
 const FLASH_COOKIE: &str = "weir_flash";
 
-/// The value of cookie `name`, if sent.
-pub fn cookie(headers: &HeaderMap, name: &str) -> Option<String> {
-    headers
-        .get_all(header::COOKIE)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .flat_map(|v| v.split(';'))
-        .filter_map(|pair| pair.trim().split_once('='))
-        .find(|(n, _)| *n == name)
-        .map(|(_, value)| value.to_string())
-}
+pub use crate::session::cookie;
 
 fn secure_attr(state: &AppState) -> &'static str {
     if state.config.https() {

@@ -161,12 +161,11 @@ const page = await context.newPage();
 page.setDefaultTimeout(15000);
 const problems = [];
 page.on("pageerror", (e) => problems.push(`page error: ${e.message}`));
-// Expected console errors: the invalid site's page answers 422 on purpose, and the bare
-// confirm page (src/pages.rs) names no icon, so Chromium asks for /favicon.ico and gets 404.
+// Expected console errors: the invalid site's page answers 422 on purpose.
 function expectedError(m) {
   const status = /^Failed to load resource: the server responded with a status of (\d+)/.exec(m.text());
   const url = m.location().url;
-  return status && ((status[1] === "422" && url.endsWith("/sites/new")) || (status[1] === "404" && url === `${base}/favicon.ico`));
+  return status && status[1] === "422" && url.endsWith("/sites/new");
 }
 page.on("console", (m) => m.type() === "error" && !expectedError(m) && problems.push(`console error: ${m.text()} (${m.location().url})`));
 page.on("requestfailed", (r) => problems.push(`request failed: ${r.url()} ${r.failure()?.errorText}`));
