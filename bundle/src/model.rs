@@ -132,8 +132,11 @@ pub struct Site {
     pub pool: String,
     /// HTML served with 503 when no backend is left (maintenance page). Path, relative to the
     /// config file.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error_page: Option<String>,
+    /// The maintenance page's HTML itself, instead of `error_page` (how the portal sends it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_page_html: Option<String>,
     /// `Retry-After` seconds sent with the 503 and 429 pages.
     #[serde(default = "default_retry_after_s")]
     pub retry_after_s: u32,
@@ -218,15 +221,26 @@ fn default_retry_after_s() -> u32 {
     30
 }
 
-/// PEM certificate chain and private key of a site (`[site.tls]`).
+/// Certificate chain and private key of a site (`[site.tls]`): each either a PEM file on the
+/// node (`cert`, `key`) or the PEM text itself (`cert_pem`, `key_pem`, which is how the portal
+/// sends them).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields)]
 pub struct SiteTls {
     /// Path to the PEM certificate chain.
-    pub cert: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert: Option<String>,
     /// Path to the PEM private key.
-    pub key: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    /// The PEM certificate chain itself, instead of `cert`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cert_pem: Option<String>,
+    /// The PEM private key itself, instead of `key`; never printed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[cfg_attr(feature = "openapi", schema(value_type = Option<String>))]
+    pub key_pem: Option<Secret>,
 }
 
 /// Leaky bucket per client IP (`[site.rate_limit]`).

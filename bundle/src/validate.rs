@@ -193,12 +193,35 @@ fn validate_site<'a>(
         p.push(at("retry_after_s"), "must be at most 86400 seconds");
     }
     if let Some(tls) = &site.tls {
-        if tls.cert.trim().is_empty() {
-            p.push(at("tls.cert"), "path is empty");
+        let key_pem = tls.key_pem.as_ref().map(|k| k.expose());
+        let tls_at = at("tls.");
+        check_pem_pair(
+            p,
+            &tls_at,
+            "cert",
+            tls.cert.as_deref(),
+            tls.cert_pem.as_deref(),
+            "CERTIFICATE-----",
+        );
+        check_pem_pair(
+            p,
+            &tls_at,
+            "key",
+            tls.key.as_deref(),
+            key_pem,
+            "PRIVATE KEY-----",
+        );
+    }
+    match (&site.error_page, &site.error_page_html) {
+        (Some(_), Some(_)) => p.push(
+            at("error_page_html"),
+            "give either error_page (a file) or error_page_html, not both",
+        ),
+        (Some(path), None) if path.trim().is_empty() => p.push(at("error_page"), "path is empty"),
+        (None, Some(html)) if html.len() > 1 << 20 => {
+            p.push(at("error_page_html"), "larger than 1 MiB")
         }
-        if tls.key.trim().is_empty() {
-            p.push(at("tls.key"), "path is empty");
-        }
+        _ => {}
     }
     if !is_valid_id(&site.tenant) {
         p.push(
@@ -333,6 +356,35 @@ fn validate_pool(p: &mut Problems, i: usize, pool: &Pool, pool_ids: &HashSet<&st
     }
 }
 
+/// Checks one half of a site's TLS pair: a file path (`{at}{name}`) or the PEM text
+/// (`{at}{name}_pem`, holding `marker`), exactly one of them.
+fn check_pem_pair(
+    p: &mut Problems,
+    at: &str,
+    name: &str,
+    path: Option<&str>,
+    pem: Option<&str>,
+    marker: &str,
+) {
+    let pem_field = format!("{at}{name}_pem");
+    match (path, pem) {
+        (Some(_), Some(_)) => p.push(
+            pem_field,
+            format!("give either {name} (a file) or {name}_pem, not both"),
+        ),
+        (None, None) => p.push(pem_field, format!("needs {name} (a file) or {name}_pem")),
+        (Some(path), None) if path.trim().is_empty() => {
+            p.push(format!("{at}{name}"), "path is empty")
+        }
+        (None, Some(pem)) if pem.len() > 64 << 10 => p.push(pem_field, "larger than 64 KiB"),
+        (None, Some(pem)) if !pem.contains(marker) => p.push(
+            pem_field,
+            format!("is not PEM (no `-----BEGIN …{marker}` block)"),
+        ),
+        _ => {}
+    }
+}
+
 /// Splits `host:port` (or `[v6]:port`); `None` when it is not one.
 pub fn split_host_port(addr: &str) -> Option<(&str, u16)> {
     if let Ok(sa) = addr.parse::<SocketAddr>() {
@@ -369,6 +421,31 @@ fn check_backup_cycles(p: &mut Problems, pools: &[Pool]) {
 #[cfg(test)]
 mod tests {
     use crate::NodeConfig;
+
+    #[test]
+    fn tls_halves_are_a_file_or_pem_text_and_pages_a_file_or_html() {
+        let site = |tls: &str, page: &str| {
+            format!("[[site]]\nid = \"s\"\nhosts = [\"s.test\"]\npool = \"web\"\n{page}\n[site.tls]\n{tls}\n[[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"127.0.0.1:1\"\n")
+        };
+        assert!(problems_of(&site("cert = \"a.pem\"\nkey = \"a.key\"", "")).is_empty());
+        let pem = "cert_pem = \"-----BEGIN CERTIFICATE-----\\nx\"\nkey_pem = \"-----BEGIN PRIVATE KEY-----\\nx\"";
+        assert!(problems_of(&site(pem, "error_page_html = \"<h1>down</h1>\"")).is_empty());
+        assert_eq!(
+            problems_of(&site("cert = \"a.pem\"\ncert_pem = \"-----BEGIN CERTIFICATE-----\"", "error_page = \"x.html\"\nerror_page_html = \"x\"")),
+            [
+                "site[0].tls.cert_pem: give either cert (a file) or cert_pem, not both",
+                "site[0].tls.key_pem: needs key (a file) or key_pem",
+                "site[0].error_page_html: give either error_page (a file) or error_page_html, not both",
+            ]
+        );
+        assert_eq!(
+            problems_of(&site("cert_pem = \"hello\"\nkey = \" \"", "")),
+            [
+                "site[0].tls.cert_pem: is not PEM (no `-----BEGIN …CERTIFICATE-----` block)",
+                "site[0].tls.key: path is empty",
+            ]
+        );
+    }
 
     fn problems_of(text: &str) -> Vec<String> {
         let cfg = NodeConfig::from_toml(text).expect("parses");

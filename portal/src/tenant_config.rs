@@ -6,7 +6,9 @@
 use crate::db::now;
 use crate::registry::Registry;
 use crate::store::{ConfigChange, ConfigItem, Store, StoreError, VersionInfo};
-use weir_bundle::{Bundle, Pool, Problem, Problems, Site};
+use crate::tokens::hash_token;
+use weir_bundle::{Bundle, Pool, Problem, Problems, Secret, Site};
+use weir_proxy::loader::{load_certified_key, Pem};
 
 /// The two kinds of items.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -168,7 +170,9 @@ impl TenantConfig {
                 let mut site: Site = serde_json::from_value(body)
                     .map_err(|e| ConfigError::Malformed(e.to_string()))?;
                 site.tenant = tenant_id.to_string();
-                let extra = self.plugin_problems(tenant_id, &site).await;
+                keep_stored_key(&mut site, &bundle);
+                let mut extra = self.plugin_problems(tenant_id, &site).await;
+                extra.extend(site_content_problems(&site));
                 let spec = serde_json::to_string(&site).unwrap_or_default();
                 (
                     place(&mut bundle.sites, site, |s| &s.id, create, kind)?,
@@ -254,8 +258,18 @@ impl TenantConfig {
         self.store.config_versions(tenant_id).await
     }
 
-    /// The bundle of one version (version 0 is the empty start).
+    /// The tenant's current bundle for showing: private keys replaced by a fingerprint.
+    pub async fn bundle_for_display(&self, tenant_id: &str) -> Result<Bundle, StoreError> {
+        Ok(redact(self.bundle(tenant_id).await?))
+    }
+
+    /// The bundle of one version for showing (private keys replaced by a fingerprint).
     pub async fn version(&self, tenant_id: &str, version: i64) -> Result<Bundle, ConfigError> {
+        Ok(redact(self.stored_version(tenant_id, version).await?))
+    }
+
+    /// The bundle of one version as stored (version 0 is the empty start).
+    async fn stored_version(&self, tenant_id: &str, version: i64) -> Result<Bundle, ConfigError> {
         if version == 0 {
             return Ok(Bundle::default());
         }
@@ -287,7 +301,7 @@ impl TenantConfig {
         version: i64,
         author: &str,
     ) -> Result<i64, ConfigError> {
-        let bundle = self.version(tenant_id, version).await?;
+        let bundle = self.stored_version(tenant_id, version).await?;
         let mut items = Vec::new();
         for site in &bundle.sites {
             items.push(ConfigItem {
@@ -315,6 +329,71 @@ impl TenantConfig {
             )
             .await?)
     }
+}
+
+/// What a redacted private key reads as (a fingerprint, so diffs show key changes).
+const HIDDEN_KEY: &str = "(hidden; sha256 ";
+
+/// Replaces every private key with a fingerprint, for showing a bundle to people (the API,
+/// the UI, history and diffs). Private keys are write-only.
+pub fn redact(mut bundle: Bundle) -> Bundle {
+    for site in &mut bundle.sites {
+        if let Some(key) = site.tls.as_mut().and_then(|t| t.key_pem.as_mut()) {
+            let fingerprint = hash_token(key.expose());
+            *key = Secret::new(format!("{HIDDEN_KEY}{})", &fingerprint[..16]));
+        }
+    }
+    bundle
+}
+
+/// A certificate sent without its key (or with the redacted placeholder) keeps the stored key,
+/// so what the API shows can be sent back.
+fn keep_stored_key(site: &mut Site, current: &Bundle) {
+    let Some(tls) = site.tls.as_mut() else {
+        return;
+    };
+    let placeholder = tls
+        .key_pem
+        .as_ref()
+        .is_some_and(|k| k.expose().starts_with(HIDDEN_KEY));
+    if tls.cert_pem.is_some() && tls.key.is_none() && (tls.key_pem.is_none() || placeholder) {
+        tls.key_pem = current
+            .sites
+            .iter()
+            .find(|s| s.id == site.id)
+            .and_then(|s| s.tls.as_ref())
+            .and_then(|t| t.key_pem.clone());
+    }
+}
+
+/// Portal rules on a site's certificate and maintenance page: the portal keeps their content
+/// (a node's file paths mean nothing here), and a certificate must parse and match its key.
+fn site_content_problems(site: &Site) -> Problems {
+    let mut p = Problems::default();
+    if site.error_page.is_some() {
+        p.push(
+            "error_page",
+            "the portal keeps the page itself: send its HTML as error_page_html",
+        );
+    }
+    let Some(tls) = &site.tls else {
+        return p;
+    };
+    for (field, path) in [("tls.cert", &tls.cert), ("tls.key", &tls.key)] {
+        if path.is_some() {
+            p.push(
+                field,
+                format!("the portal keeps certificates itself: send the PEM text as {field}_pem"),
+            );
+        }
+    }
+    if let (Some(cert), Some(key)) = (&tls.cert_pem, &tls.key_pem) {
+        let (cert, key) = (Pem::Text(cert), Pem::Text(key.expose()));
+        if let Err((half, message)) = load_certified_key(&cert, &key) {
+            p.push(format!("tls.{half}_pem"), message);
+        }
+    }
+    p
 }
 
 /// Inserts or replaces `item` in `list` by id; returns its index.

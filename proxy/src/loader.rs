@@ -195,6 +195,9 @@ fn load_files(
     let mut error_pages = HashMap::new();
     let mut pool_cas = HashMap::new();
     for (i, site) in config.bundle.sites.iter().enumerate() {
+        if let Some(html) = &site.error_page_html {
+            error_pages.insert(site.id.clone(), bytes::Bytes::from(html.clone()));
+        }
         if let Some(page) = &site.error_page {
             match std::fs::read(resolve(base, page)) {
                 Ok(bytes) if bytes.len() <= 1024 * 1024 => {
@@ -208,7 +211,13 @@ fn load_files(
             }
         }
         if let Some(tls) = &site.tls {
-            match load_certified_key(&resolve(base, &tls.cert), &resolve(base, &tls.key)) {
+            let cert = Pem::of(base, tls.cert.as_deref(), tls.cert_pem.as_deref());
+            let key = Pem::of(
+                base,
+                tls.key.as_deref(),
+                tls.key_pem.as_ref().map(|k| k.expose()),
+            );
+            match load_certified_key(&cert, &key) {
                 Ok(ck) => {
                     certs.insert(site.id.clone(), Arc::new(ck));
                 }
@@ -342,34 +351,68 @@ fn resolve_backends(config: &NodeConfig) -> Result<HashMap<String, SocketAddr>, 
     problems.into_result().map(|()| resolved)
 }
 
+/// Where a PEM block comes from: a file (relative to the config) or the text itself.
+pub enum Pem<'a> {
+    /// A file on the node.
+    File(PathBuf),
+    /// The PEM text (sent by the portal).
+    Text(&'a str),
+}
+
+impl<'a> Pem<'a> {
+    /// The file when a path is given, else the text (validation ensures one of them).
+    fn of(base: &Path, path: Option<&str>, text: Option<&'a str>) -> Pem<'a> {
+        match (path, text) {
+            (Some(p), _) => Pem::File(resolve(base, p)),
+            (None, t) => Pem::Text(t.unwrap_or("")),
+        }
+    }
+
+    fn name(&self) -> String {
+        match self {
+            Pem::File(p) => p.display().to_string(),
+            Pem::Text(_) => "the PEM text".into(),
+        }
+    }
+
+    fn bytes(&self) -> Result<Vec<u8>, String> {
+        match self {
+            Pem::File(p) => {
+                std::fs::read(p).map_err(|e| format!("cannot read {}: {e}", p.display()))
+            }
+            Pem::Text(t) => Ok(t.as_bytes().to_vec()),
+        }
+    }
+}
+
 fn read_certs(path: &Path) -> Result<Vec<CertificateDer<'static>>, String> {
-    let pem = std::fs::read(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    parse_certs(&Pem::File(path.to_path_buf()))
+}
+
+fn parse_certs(source: &Pem) -> Result<Vec<CertificateDer<'static>>, String> {
+    let pem = source.bytes()?;
     let certs: Vec<_> = rustls_pemfile::certs(&mut pem.as_slice())
         .collect::<Result<_, _>>()
-        .map_err(|e| format!("{} is not PEM: {e}", path.display()))?;
+        .map_err(|e| format!("{} is not PEM: {e}", source.name()))?;
     if certs.is_empty() {
-        return Err(format!("no certificate found in {}", path.display()));
+        return Err(format!("no certificate found in {}", source.name()));
     }
     Ok(certs)
 }
 
-fn load_certified_key(cert: &Path, key: &Path) -> Result<CertifiedKey, (&'static str, String)> {
-    let chain = read_certs(cert).map_err(|m| ("cert", m))?;
-    let pem =
-        std::fs::read(key).map_err(|e| ("key", format!("cannot read {}: {e}", key.display())))?;
+/// Loads a site's certificate chain and key and checks that they belong together; an error
+/// names the half at fault (`cert` or `key`).
+pub fn load_certified_key(cert: &Pem, key: &Pem) -> Result<CertifiedKey, (&'static str, String)> {
+    let chain = parse_certs(cert).map_err(|m| ("cert", m))?;
+    let pem = key.bytes().map_err(|m| ("key", m))?;
     let key_der: PrivateKeyDer<'static> = rustls_pemfile::private_key(&mut pem.as_slice())
-        .map_err(|e| ("key", format!("{} is not PEM: {e}", key.display())))?
-        .ok_or(("key", format!("no private key found in {}", key.display())))?;
+        .map_err(|e| ("key", format!("{} is not PEM: {e}", key.name())))?
+        .ok_or(("key", format!("no private key found in {}", key.name())))?;
     let provider = rustls::crypto::ring::default_provider();
     let signing = provider
         .key_provider
         .load_private_key(key_der)
-        .map_err(|e| {
-            (
-                "key",
-                format!("unusable private key {}: {e}", key.display()),
-            )
-        })?;
+        .map_err(|e| ("key", format!("unusable private key {}: {e}", key.name())))?;
     let ck = CertifiedKey::new(chain, signing);
     ck.keys_match()
         .map_err(|e| ("key", format!("does not match the certificate: {e}")))?;
@@ -404,6 +447,35 @@ mod tests {
             },
         );
         assert_eq!(cfg.proxy.listen, vec!["127.0.0.1:3"]);
+    }
+
+    #[test]
+    fn certificates_and_error_pages_given_as_text_load() {
+        let ca = weir_testkit::TestCa::new("inline");
+        let a = ca.issue(&["a.test"]);
+        let other = ca.issue(&["b.test"]);
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("weir.toml");
+        let write = |key_pem: &str| {
+            let text = format!(
+                "[[site]]\nid = \"a\"\nhosts = [\"a.test\"]\npool = \"p\"\nerror_page_html = \"<h1>back soon</h1>\"\n[site.tls]\ncert_pem = {:?}\nkey_pem = {:?}\n[[pool]]\nid = \"p\"\n[[pool.backend]]\naddr = \"127.0.0.1:1\"\n",
+                a.cert_pem, key_pem
+            );
+            std::fs::write(&path, text).expect("write");
+        };
+        let engine = PluginEngine::new(crate::metrics::Metrics::new()).expect("engine");
+        write(&a.key_pem);
+        let loaded = load(&path, &Overrides::default(), &engine).expect("loads");
+        assert!(loaded.certs.contains_key("a"));
+        assert_eq!(&loaded.error_pages["a"][..], b"<h1>back soon</h1>");
+        write(&other.key_pem);
+        let text = load(&path, &Overrides::default(), &engine)
+            .expect_err("a key of another certificate")
+            .to_string();
+        assert!(
+            text.contains("site[0].tls.key: does not match the certificate"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -25,10 +25,12 @@ fn world(shape: RecordShape) -> Vec<u8> {
     )
 }
 
+/// The deadline is generous: these tests are about countries, and a loaded CI machine can
+/// stall a 5 ms hook call (a fail-closed 503 would hide what they check).
 fn geofence_site(backend: &Backend, config: &str) -> String {
     format!(
         "[[site]]\nid = \"shop\"\nhosts = [\"shop.test\"]\npool = \"web\"\n\
-         [[site.plugin]]\nname = \"geo\"\nsource = \"builtin:geofence\"\nconfig = {config}\n\
+         [[site.plugin]]\nname = \"geo\"\nsource = \"builtin:geofence\"\ndeadline_ms = 200\nconfig = {config}\n\
          [[pool]]\nid = \"web\"\n[[pool.backend]]\naddr = \"{}\"\n",
         backend.addr()
     )

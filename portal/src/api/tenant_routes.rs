@@ -133,7 +133,7 @@ struct VersionBody {
 
 async fn bundle_of(s: &AppState, caller: &Caller, tenant: &str) -> Result<Bundle, ApiError> {
     caller.member_of(s, tenant).await?;
-    Ok(s.config_service.bundle(tenant).await?)
+    Ok(s.config_service.bundle_for_display(tenant).await?)
 }
 
 async fn site_of(s: &AppState, caller: &Caller, tenant: &str, id: &str) -> Result<Site, ApiError> {

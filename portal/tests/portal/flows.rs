@@ -813,3 +813,123 @@ pub async fn signed_up_with_token(p: &Portal, smtp: &SmtpSink, email: &str) -> A
         token: body["token"].as_str().expect("token").to_string(),
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn certificates_and_maintenance_pages_are_kept_as_content_and_keys_are_write_only() {
+    let smtp = SmtpSink::start();
+    for (backend, url, _keep) in backends() {
+        let p = Portal::start(&url, &smtp.url()).await;
+        let a = signed_up_with_token(&p, &smtp, &format!("tls.{backend}@example.test")).await;
+        let api = reqwest::Client::new();
+        let t = |path: &str| p.url(&format!("/api/t/{}{path}", a.tenant));
+        let send = |method: reqwest::Method, path: &str, body: Value| {
+            api.request(method, t(path))
+                .bearer_auth(&a.token)
+                .json(&body)
+                .send()
+        };
+        let r = send(
+            reqwest::Method::POST,
+            "/pools",
+            json!({"id": "web", "backend": [{"addr": "127.0.0.1:9001"}]}),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        let ca = weir_testkit::TestCa::new("portal");
+        let shop = ca.issue(&["shop.example"]);
+        let other = ca.issue(&["other.example"]);
+        let site = |tls: Value| json!({"id": "shop", "hosts": ["shop.example"], "pool": "web", "tls": tls, "error_page_html": "<h1>Back soon</h1>"});
+
+        // Node file paths mean nothing to the portal; a key must match its certificate.
+        let r = send(reqwest::Method::POST, "/sites", json!({"id": "shop", "hosts": ["shop.example"], "pool": "web", "error_page": "/srv/down.html", "tls": {"cert": "a.pem", "key": "a.key"}})).await.unwrap();
+        let body: Value = r.json().await.unwrap();
+        let fields: Vec<&str> = body["problems"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|p| p["field"].as_str().unwrap())
+            .collect();
+        assert_eq!(fields, ["error_page", "tls.cert", "tls.key"], "{body}");
+        let r = send(
+            reqwest::Method::POST,
+            "/sites",
+            site(json!({"cert_pem": shop.cert_pem, "key_pem": other.key_pem})),
+        )
+        .await
+        .unwrap();
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["problems"][0]["field"], "tls.key_pem", "{body}");
+        assert!(
+            body["problems"][0]["message"]
+                .as_str()
+                .unwrap()
+                .contains("does not match"),
+            "{body}"
+        );
+
+        let r = send(
+            reqwest::Method::POST,
+            "/sites",
+            site(json!({"cert_pem": shop.cert_pem, "key_pem": shop.key_pem})),
+        )
+        .await
+        .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+        // The key is write-only: every answer shows a fingerprint instead.
+        let shown: Value = api
+            .get(t("/sites/shop"))
+            .bearer_auth(&a.token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let hidden = shown["tls"]["key_pem"].as_str().unwrap().to_string();
+        assert!(hidden.starts_with("(hidden; sha256 "), "{shown}");
+        for path in ["/sites", "/versions/2", "/versions/2/diff"] {
+            let text = api
+                .get(t(path))
+                .bearer_auth(&a.token)
+                .send()
+                .await
+                .unwrap()
+                .text()
+                .await
+                .unwrap();
+            assert!(!text.contains("PRIVATE KEY"), "{path} shows the key");
+        }
+        assert_eq!(shown["error_page_html"], "<h1>Back soon</h1>");
+        // Sending back what was shown (or no key) keeps the stored key.
+        let mut again = shown.clone();
+        again["hosts"] = json!(["shop.example", "www.shop.example"]);
+        let r = send(reqwest::Method::PUT, "/sites/shop", again)
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK, "{}", r.text().await.unwrap());
+        let stored = p.state.config_service.bundle(&a.tenant).await.unwrap();
+        let key = stored.sites[0]
+            .tls
+            .as_ref()
+            .and_then(|t| t.key_pem.as_ref())
+            .map(|k| k.expose().to_string());
+        assert_eq!(
+            key.as_deref(),
+            Some(shop.key_pem.as_str()),
+            "the stored key is unchanged"
+        );
+        // A rollback restores the real key, not the fingerprint.
+        let r = send(reqwest::Method::POST, "/versions/2/rollback", json!({}))
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::OK);
+        let stored = p.state.config_service.bundle(&a.tenant).await.unwrap();
+        let key = stored.sites[0]
+            .tls
+            .as_ref()
+            .and_then(|t| t.key_pem.as_ref())
+            .map(|k| k.expose().to_string());
+        assert_eq!(key.as_deref(), Some(shop.key_pem.as_str()));
+    }
+}
