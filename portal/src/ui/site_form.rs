@@ -21,6 +21,14 @@ pub struct SiteForm {
     rate: String,
     burst: String,
     plugins: Vec<PluginRow>,
+    /// The maintenance page's HTML ("" = Weir's page).
+    error_page_html: String,
+    /// The certificate chain (PEM; "" = no TLS).
+    cert_pem: String,
+    /// A new private key (PEM); never filled in from the stored site.
+    key_pem: String,
+    /// Whether the stored site has a key (a blank key input keeps it).
+    has_key: bool,
 }
 
 /// One plugin row as typed.
@@ -92,6 +100,14 @@ impl ItemForm for SiteForm {
                 .as_ref()
                 .map(|r| r.burst.to_string())
                 .unwrap_or_default(),
+            error_page_html: site.error_page_html.clone().unwrap_or_default(),
+            cert_pem: site
+                .tls
+                .as_ref()
+                .and_then(|t| t.cert_pem.clone())
+                .unwrap_or_default(),
+            key_pem: String::new(),
+            has_key: site.tls.as_ref().is_some_and(|t| t.key_pem.is_some()),
             plugins: site
                 .plugins
                 .iter()
@@ -136,6 +152,10 @@ impl ItemForm for SiteForm {
             rate: f.get("rate_limit.rate").to_string(),
             burst: f.get("rate_limit.burst").to_string(),
             plugins,
+            error_page_html: f.get("error_page_html").to_string(),
+            cert_pem: f.get("tls.cert_pem").trim().to_string(),
+            key_pem: f.get("tls.key_pem").trim().to_string(),
+            has_key: f.get("has_key") == "1",
         }
     }
 
@@ -170,6 +190,24 @@ impl ItemForm for SiteForm {
             },
         };
         set_or_remove(&mut body, "rate_limit", limit);
+        let page = (!self.error_page_html.trim().is_empty())
+            .then(|| Value::String(self.error_page_html.clone()));
+        set_or_remove(&mut body, "error_page_html", page);
+        body.remove("error_page");
+        // A blank key keeps the stored one (the service fills it in); no certificate, no TLS.
+        let tls = match (self.cert_pem.is_empty(), self.key_pem.is_empty()) {
+            (true, true) => None,
+            (true, false) => {
+                errors.add(
+                    "tls.cert_pem",
+                    "paste the certificate too (or clear the key)",
+                );
+                None
+            }
+            (false, true) => Some(json!({"cert_pem": self.cert_pem})),
+            (false, false) => Some(json!({"cert_pem": self.cert_pem, "key_pem": self.key_pem})),
+        };
+        set_or_remove(&mut body, "tls", tls);
         let mut chain = Vec::new();
         for (j, row) in self.plugins.iter().enumerate() {
             let at = |key: &str| format!("plugin[{j}].{key}");
@@ -216,9 +254,11 @@ impl ItemForm for SiteForm {
 
     fn place_problem(field: &str) -> Option<String> {
         match field {
-            "id" | "pool" | "retry_after_s" | "rate_limit.rate" | "rate_limit.burst" => {
-                return Some(field.into())
-            }
+            "id" | "pool" | "retry_after_s" | "rate_limit.rate" | "rate_limit.burst"
+            | "error_page_html" | "tls.cert_pem" | "tls.key_pem" => return Some(field.into()),
+            "error_page" => return Some("error_page_html".into()),
+            "tls.cert" => return Some("tls.cert_pem".into()),
+            "tls.key" => return Some("tls.key_pem".into()),
             "rate_limit" => return Some("rate_limit.rate".into()),
             "hosts" => return Some("hosts".into()),
             _ => {}
@@ -278,19 +318,31 @@ mod tests {
             ("plugin[7].config".into(), "{}".into()),
             ("plugin[9].name".into(), "bad".into()),
             ("plugin[9].config".into(), "{oops".into()),
+            (
+                "tls.cert_pem".into(),
+                " -----BEGIN CERTIFICATE-----x \n".into(),
+            ),
+            ("tls.key_pem".into(), "".into()),
+            ("error_page_html".into(), "<h1>soon</h1>".into()),
         ]);
         let form = SiteForm::from_fields(&f, "shop");
         assert_eq!(form.plugins.len(), 2, "the empty row is dropped");
         let mut errors = FieldErrors::default();
         let body = form.body(
-            Some(json!({"id": "shop", "tls": {"cert": "c", "key": "k"}, "retry_after_s": 9})),
+            Some(json!({"id": "shop", "tls": {"cert_pem": "old", "key_pem": "K"}, "retry_after_s": 9, "tenant": "t"})),
             &mut errors,
         );
         assert_eq!(body["hosts"], json!(["a.example", "b.example"]));
         assert_eq!(
-            body["tls"]["cert"], "c",
+            body["tenant"], "t",
             "fields the form does not show are kept"
         );
+        assert_eq!(
+            body["tls"],
+            json!({"cert_pem": "-----BEGIN CERTIFICATE-----x"}),
+            "a blank key is left out, so the stored key is kept"
+        );
+        assert_eq!(body["error_page_html"], "<h1>soon</h1>");
         assert!(
             body.get("retry_after_s").is_none(),
             "an empty number means the default"

@@ -1049,3 +1049,89 @@ async fn ui_plugin_upload_form() {
         );
     }
 }
+
+/// A site's certificate, key and maintenance page through the form: the key is write-only
+/// (never shown again, kept when the field is left empty), a key of another certificate is
+/// refused next to the key field.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_site_certificate_key_and_maintenance_page() {
+    let smtp = SmtpSink::start();
+    let (_, url, _keep) = backends().remove(0);
+    let p = Portal::start(&url, &smtp.url()).await;
+    let (c, tenant, csrf) = onboard(&p, &smtp, "cert@example.test", "Certs").await;
+    let t = |path: &str| p.url(&format!("/t/{tenant}{path}"));
+    let r = post(&c, t("/pools/new"), &with_csrf(&csrf, POOL_WEB)).await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let ca = weir_testkit::TestCa::new("ui");
+    let shop = ca.issue(&["shop.example"]);
+    let other = ca.issue(&["other.example"]);
+    let site = |key: &str| -> Vec<(&str, String)> {
+        vec![
+            ("id", "shop".into()),
+            ("hosts", "shop.example".into()),
+            ("pool", "web".into()),
+            ("retry_after_s", "30".into()),
+            ("tls.cert_pem", shop.cert_pem.clone()),
+            ("tls.key_pem", key.to_string()),
+            ("error_page_html", "<h1>Back soon</h1>".into()),
+        ]
+    };
+    let fields = |v: &[(&'static str, String)]| -> Vec<(&'static str, String)> {
+        let mut all = vec![("csrf_token", csrf.clone())];
+        all.extend(v.iter().cloned());
+        all
+    };
+    let form = get(&c, t("/sites/new")).await;
+    for name in ["tls.cert_pem", "tls.key_pem", "error_page_html"] {
+        assert!(
+            form.html.contains(&format!("name=\"{name}\"")),
+            "the form has {name}"
+        );
+    }
+    let refused = page(
+        c.post(t("/sites/new"))
+            .form(&fields(&site(&other.key_pem)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    let err = error_text(&refused.html, "tls-key_pem-error")
+        .unwrap_or_else(|| panic!("no key error: {}", refused.html));
+    assert!(err.contains("does not match"), "{err}");
+    let saved = page(
+        c.post(t("/sites/new"))
+            .form(&fields(&site(&shop.key_pem)))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(saved.status, StatusCode::SEE_OTHER, "{}", saved.html);
+    let edit = get(&c, t("/sites/shop")).await;
+    let key_line = shop.key_pem.lines().nth(1).expect("key body");
+    assert!(!edit.html.contains(key_line), "the key is never shown");
+    assert!(edit.html.contains("A key is stored"));
+    assert!(textarea(&edit.html, "error_page_html").contains("Back soon"));
+    // Saving again with the key field empty keeps the stored key.
+    let mut again = site("");
+    again[1].1 = "shop.example\nwww.shop.example".into();
+    let r = page(
+        c.post(t("/sites/shop"))
+            .form(&fields(&again))
+            .send()
+            .await
+            .unwrap(),
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.html);
+    let stored = p.state.config_service.bundle(&tenant).await.unwrap();
+    let tls = stored.sites[0].tls.as_ref().expect("tls kept");
+    assert_eq!(
+        tls.key_pem.as_ref().map(|k| k.expose()),
+        Some(shop.key_pem.trim()),
+        "the stored key (as typed, trimmed) is kept"
+    );
+    assert_eq!(stored.sites[0].hosts.len(), 2);
+}
