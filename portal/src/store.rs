@@ -13,7 +13,7 @@ pub use config_items::{ConfigChange, ConfigItem, VersionInfo};
 pub use outbox::{NewMail, OutboxMail};
 pub use plugins::PluginVersion;
 
-use crate::db::Pool;
+use crate::db::{is_unique_violation, Pool};
 
 /// Why a store call failed.
 #[derive(Debug, thiserror::Error)]
@@ -44,5 +44,17 @@ impl Store {
     /// The pool, for jobs that need their own queries.
     pub fn pool(&self) -> &Pool {
         &self.pool
+    }
+}
+
+/// A database result with a unique-key violation reported as `on_duplicate` (a taken email,
+/// a version number another writer took).
+fn or_duplicate<T>(
+    result: Result<T, sqlx::Error>,
+    on_duplicate: StoreError,
+) -> Result<T, StoreError> {
+    match result {
+        Err(e) if is_unique_violation(&e) => Err(on_duplicate),
+        other => Ok(other?),
     }
 }

@@ -1,7 +1,7 @@
 //! Users, tenants, memberships, sessions, one-time email tokens and failed sign-ins.
 
-use super::{Store, StoreError};
-use crate::db::{is_unique_violation, on_pool};
+use super::{or_duplicate, Store, StoreError};
+use crate::db::on_pool;
 
 /// A user account.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -81,10 +81,7 @@ impl Store {
                 .execute(&mut *tx).await?;
             tx.commit().await
         }.await);
-        match result {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
-            other => Ok(other?),
-        }
+        or_duplicate(result, StoreError::EmailTaken)
     }
 
     /// Creates a user without a tenant (an invited member accepting).
@@ -99,10 +96,7 @@ impl Store {
             "INSERT INTO users (id, email, password_hash, email_verified_at, created_at) VALUES ($1, $2, $3, $4, $5)")
             .bind(&user.id).bind(&user.email).bind(&user.password_hash).bind(verified_at).bind(now)
             .execute(pool).await.map(|_| ()));
-        match result {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::EmailTaken),
-            other => Ok(other?),
-        }
+        or_duplicate(result, StoreError::EmailTaken)
     }
 
     /// The user with this (lowercase) email.

@@ -1,8 +1,8 @@
 //! A tenant's config: the current items (sites and pools, each a JSON spec) and the version
 //! history (the whole bundle after every change). A change and its version row commit together.
 
-use super::{Store, StoreError};
-use crate::db::{is_unique_violation, on_pool};
+use super::{or_duplicate, Store, StoreError};
+use crate::db::on_pool;
 
 /// One stored item.
 #[derive(Debug, Clone, sqlx::FromRow)]
@@ -84,10 +84,7 @@ impl Store {
             tx.commit().await?;
             Ok(version)
         }.await);
-        match result {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
-            other => Ok(other?),
-        }
+        or_duplicate(result, StoreError::Conflict)
     }
 
     /// The history, newest first.

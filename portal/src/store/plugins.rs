@@ -1,7 +1,7 @@
 //! The plugin registry's rows: content-addressed blobs and each tenant's named versions.
 
-use super::{Store, StoreError};
-use crate::db::{is_unique_violation, on_pool};
+use super::{or_duplicate, Store, StoreError};
+use crate::db::on_pool;
 
 /// One uploaded version of a tenant's plugin.
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
@@ -43,10 +43,7 @@ impl Store {
             tx.commit().await?;
             Ok(version)
         }.await);
-        match result {
-            Err(e) if is_unique_violation(&e) => Err(StoreError::Conflict),
-            other => Ok(other?),
-        }
+        or_duplicate(result, StoreError::Conflict)
     }
 
     /// A tenant's plugin versions, by name then newest first.
