@@ -1,9 +1,10 @@
 //! The JSON API under `/api`: accounts and sessions ([`auth_routes`]), each tenant's resources
-//! ([`tenant_routes`]) and plugins ([`plugin_routes`]). Every route is registered together with
-//! its OpenAPI description (utoipa), and the document is served at `/api/openapi.json`, so the
-//! spec cannot leave out a route. Bodies that do not parse get 400 with the parser's reason.
+//! ([`tenant_routes`]), plugins ([`plugin_routes`]) and nodes ([`node_routes`]). Every route
+//! is registered together with its OpenAPI description (utoipa), and the document is served
+//! at `/api/openapi.json`, so the spec cannot leave out a route. Bodies that do not parse get 400 with the parser's reason.
 
 mod auth_routes;
+mod node_routes;
 mod plugin_routes;
 mod tenant_routes;
 
@@ -28,6 +29,7 @@ use utoipa_axum::router::OpenApiRouter;
         (name = "auth", description = "Signup, email confirmation, sign-in, reset, invitations"),
         (name = "tenant", description = "A tenant's members, sites, pools, tokens and history"),
         (name = "plugins", description = "Built-in plugins and the tenant's uploads"),
+        (name = "nodes", description = "Node enrollment and the node-facing API"),
     )
 )]
 struct ApiDoc;
@@ -46,6 +48,13 @@ impl utoipa::Modify for SecuritySchemes {
             SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::new("X-CSRF-Token"))),
         );
         components.add_security_scheme(
+            "node",
+            SecurityScheme::ApiKey(ApiKey::Header(ApiKeyValue::with_description(
+                "Authorization",
+                "`Node <credential>` from enrollment",
+            ))),
+        );
+        components.add_security_scheme(
             "token",
             SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
         );
@@ -58,6 +67,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(auth_routes::routes())
         .merge(tenant_routes::routes())
         .merge(plugin_routes::routes())
+        .merge(node_routes::routes())
         .split_for_parts()
 }
 

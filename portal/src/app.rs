@@ -6,6 +6,7 @@ use crate::auth::Accounts;
 use crate::config::PortalConfig;
 use crate::db::{DbError, Pool};
 use crate::mail::Sender;
+use crate::nodes::Nodes;
 use crate::registry::Registry;
 use crate::store::Store;
 use crate::tenant_config::TenantConfig;
@@ -26,6 +27,7 @@ pub struct AppState {
     pub accounts: Accounts,
     pub config_service: TenantConfig,
     pub registry: Registry,
+    pub nodes: Nodes,
 }
 
 /// Why the portal could not start.
@@ -59,9 +61,13 @@ impl AppState {
         let accounts = Accounts::new(store.clone(), config.clone())
             .map_err(|e| StartError::Setup(e.to_string()))?;
         let registry = Registry::new(store.clone(), &config.data_dir).map_err(StartError::Setup)?;
+        let nodes = Nodes::open(store.clone())
+            .await
+            .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
         Ok(AppState {
             config_service: TenantConfig::new(store.clone(), registry.clone()),
             registry,
+            nodes,
             store,
             config,
             accounts,

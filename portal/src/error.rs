@@ -31,6 +31,9 @@ pub enum ApiError {
     /// The change conflicts with the current state.
     #[error("{0}")]
     Conflict(String),
+    /// It existed but is gone for good (an expired link or token).
+    #[error("{0}")]
+    Gone(String),
     /// The body is over a size limit.
     #[error("{0}")]
     TooLarge(String),
@@ -69,6 +72,7 @@ impl IntoResponse for ApiError {
             ApiError::Forbidden(m) => (StatusCode::FORBIDDEN, m.clone(), None, None),
             ApiError::NotFound => (StatusCode::NOT_FOUND, self.to_string(), None, None),
             ApiError::Conflict(m) => (StatusCode::CONFLICT, m.clone(), None, None),
+            ApiError::Gone(m) => (StatusCode::GONE, m.clone(), None, None),
             ApiError::TooLarge(m) => (StatusCode::PAYLOAD_TOO_LARGE, m.clone(), None, None),
             ApiError::TooMany(m, _) => (StatusCode::TOO_MANY_REQUESTS, m.clone(), None, None),
             ApiError::Internal(detail) => {

@@ -12,6 +12,7 @@ pub mod config;
 pub mod db;
 pub mod error;
 pub mod mail;
+pub mod nodes;
 mod pages;
 pub mod registry;
 pub mod session;

@@ -4,12 +4,14 @@
 mod accounts;
 mod api_tokens;
 mod config_items;
+mod nodes;
 mod outbox;
 mod plugins;
 
 pub use accounts::{EmailToken, Membership, NewUser, Session, Tenant, User};
 pub use api_tokens::ApiToken;
 pub use config_items::{ConfigChange, ConfigItem, VersionInfo};
+pub use nodes::Node;
 pub use outbox::{NewMail, OutboxMail};
 pub use plugins::PluginVersion;
 

@@ -253,6 +253,7 @@ impl From<ApiError> for UiError {
             ApiError::Invalid(p) => UiError::invalid(&p),
             ApiError::BadRequest(m) => UiError::Refused(StatusCode::BAD_REQUEST, m),
             ApiError::Conflict(m) => UiError::Refused(StatusCode::CONFLICT, m),
+            ApiError::Gone(m) => UiError::Refused(StatusCode::GONE, m),
             ApiError::TooLarge(m) => UiError::Refused(StatusCode::PAYLOAD_TOO_LARGE, m),
             ApiError::TooMany(m, _) => UiError::Refused(StatusCode::TOO_MANY_REQUESTS, m),
         }

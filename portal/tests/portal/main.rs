@@ -4,6 +4,7 @@
 mod browser;
 mod flows;
 mod fuzz;
+mod nodes;
 mod plugins;
 mod router;
 mod store;

@@ -1,0 +1,175 @@
+//! Nodes: a tenant's nodes (`/api/t/{tenant}/nodes`: list, create with a one-time join token,
+//! revoke) and the node-facing API (`/api/node/v1/…`: enroll with the join token, then calls
+//! with `Authorization: Node <credential>`).
+
+use super::JsonBody;
+use crate::app::AppState;
+use crate::error::{ApiError, ErrorBody};
+use crate::nodes::{Enrolled, NodeError, JOIN_TTL_S};
+use crate::session::Caller;
+use crate::store::Node;
+use axum::extract::{FromRequestParts, Path, State};
+use axum::http::request::Parts;
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use utoipa_axum::router::OpenApiRouter;
+use utoipa_axum::routes;
+
+pub fn routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(list, create))
+        .routes(routes!(revoke))
+        .routes(routes!(enroll))
+        .routes(routes!(whoami))
+}
+
+impl From<NodeError> for ApiError {
+    fn from(e: NodeError) -> Self {
+        match e {
+            NodeError::Invalid(field, message) => {
+                let mut p = weir_bundle::Problems::default();
+                p.push(field, message);
+                ApiError::Invalid(p)
+            }
+            NodeError::Unknown(_) => ApiError::Unauthorized(e.to_string()),
+            NodeError::Used(_) => ApiError::Conflict(e.to_string()),
+            NodeError::Expired(_) => ApiError::Gone(e.to_string()),
+            NodeError::Revoked(_) => ApiError::Forbidden(e.to_string()),
+            NodeError::Store(s) => s.into(),
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+struct NodesBody {
+    nodes: Vec<Node>,
+}
+
+/// The tenant's nodes with their enrollment state.
+#[utoipa::path(get, path = "/api/t/{tenant}/nodes", tag = "nodes",
+    params(("tenant" = String, Path, description = "Tenant id")),
+    security(("session" = []), ("token" = [])),
+    responses((status = 200, body = NodesBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn list(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(t): Path<String>,
+) -> Result<Json<NodesBody>, ApiError> {
+    c.member_of(&s, &t).await?;
+    Ok(Json(NodesBody {
+        nodes: s.store.nodes(&t).await?,
+    }))
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewNode {
+    /// For people: 1-100 characters.
+    name: String,
+}
+
+/// A new node and its join token: the token is in this answer only and works once, for an
+/// hour.
+#[derive(Serialize, ToSchema)]
+struct NewNodeBody {
+    node: Node,
+    join_token: String,
+    expires_in_s: i64,
+    /// The command that enrolls a machine with this token.
+    command: String,
+}
+
+/// Creates a node waiting for enrollment (owners, admins, write tokens).
+#[utoipa::path(post, path = "/api/t/{tenant}/nodes", tag = "nodes", request_body = NewNode,
+    params(("tenant" = String, Path, description = "Tenant id")),
+    security(("session" = [], "csrf" = []), ("token" = [])),
+    responses((status = 201, body = NewNodeBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn create(
+    State(s): State<AppState>,
+    c: Caller,
+    Path(t): Path<String>,
+    JsonBody(b): JsonBody<NewNode>,
+) -> Result<Response, ApiError> {
+    let access = c.admin_of(&s, &t).await?;
+    let (node, join_token) = s.nodes.create(&t, &b.name, &access.author).await?;
+    let command = format!(
+        "weir proxy --portal {} --join-token {join_token} --data-dir /var/lib/weir",
+        s.config.base_url()
+    );
+    let body = NewNodeBody {
+        node,
+        join_token,
+        expires_in_s: JOIN_TTL_S,
+        command,
+    };
+    Ok((StatusCode::CREATED, Json(body)).into_response())
+}
+
+/// Revokes a node: its credential stops working at once.
+#[utoipa::path(delete, path = "/api/t/{tenant}/nodes/{id}", tag = "nodes",
+    params(("tenant" = String, Path, description = "Tenant id"), ("id" = String, Path, description = "Node id")),
+    security(("session" = [], "csrf" = []), ("token" = [])),
+    responses((status = 204), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn revoke(
+    State(s): State<AppState>,
+    c: Caller,
+    Path((t, id)): Path<(String, String)>,
+) -> Result<StatusCode, ApiError> {
+    c.admin_of(&s, &t).await?;
+    if s.store.revoke_node(&t, &id, crate::db::now()).await? {
+        Ok(StatusCode::NO_CONTENT)
+    } else {
+        Err(ApiError::NotFound)
+    }
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct Enroll {
+    join_token: String,
+    /// The node's `weir` version.
+    #[serde(default)]
+    version: String,
+}
+
+/// Trades a join token for the node's credential and the portal's public key. A used,
+/// expired or unknown token is refused with the reason (409, 410, 401).
+#[utoipa::path(post, path = "/api/node/v1/enroll", tag = "nodes", request_body = Enroll,
+    responses((status = 200, body = Enrolled), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, body = ErrorBody), (status = 410, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn enroll(
+    State(s): State<AppState>,
+    JsonBody(b): JsonBody<Enroll>,
+) -> Result<Json<Enrolled>, ApiError> {
+    Ok(Json(s.nodes.enroll(&b.join_token, &b.version).await?))
+}
+
+/// An enrolled, unrevoked node calling (`Authorization: Node <credential>`).
+struct NodeCaller(Node);
+
+impl FromRequestParts<AppState> for NodeCaller {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, s: &AppState) -> Result<Self, ApiError> {
+        let credential = parts
+            .headers
+            .get(axum::http::header::AUTHORIZATION)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Node "))
+            .ok_or_else(|| {
+                ApiError::Unauthorized("send Authorization: Node <credential>".into())
+            })?;
+        Ok(NodeCaller(s.nodes.authenticate(credential).await?))
+    }
+}
+
+/// The calling node as the portal knows it (a revoked node gets 401 at once).
+#[utoipa::path(get, path = "/api/node/v1/whoami", tag = "nodes",
+    security(("node" = [])),
+    responses((status = 200, body = Node), (status = 401, body = ErrorBody)))]
+async fn whoami(NodeCaller(node): NodeCaller) -> Json<Node> {
+    Json(node)
+}

@@ -1,0 +1,171 @@
+//! Node enrollment: a tenant creates a node and gets a one-time join token (1 hour); the node
+//! trades it for a credential and learns the portal's ed25519 public key, which it pins to
+//! verify the bundles it will receive. Tokens and credentials are random, stored only as
+//! SHA-256; a revoked node's credential stops working at once.
+
+use crate::db::now;
+use crate::store::{Node, Store, StoreError};
+use crate::tokens::{hash_token, new_id, new_token};
+use base64::engine::general_purpose::STANDARD;
+use base64::Engine as _;
+use ed25519_dalek::SigningKey;
+use rand::RngCore;
+
+/// How long a join token may be used.
+pub const JOIN_TTL_S: i64 = 3600;
+
+/// Why enrollment or a node call was refused; each says what to do.
+#[derive(Debug, thiserror::Error)]
+pub enum NodeError {
+    /// A field is invalid (field, message).
+    #[error("{0}: {1}")]
+    Invalid(&'static str, String),
+    /// No node has this token or credential.
+    #[error("unknown {0}")]
+    Unknown(&'static str),
+    /// The join token was traded already.
+    #[error("this join token was already used (the node enrolled at {0}); create a new node for another machine")]
+    Used(i64),
+    /// The join token expired.
+    #[error("this join token expired at {0}; create a new node in the portal")]
+    Expired(i64),
+    /// The node was revoked.
+    #[error("this node was revoked at {0}")]
+    Revoked(i64),
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What enrollment gives a node.
+#[derive(Debug, serde::Serialize, utoipa::ToSchema)]
+pub struct Enrolled {
+    pub node_id: String,
+    pub tenant_id: String,
+    /// The node's secret: `Authorization: Node <credential>` on every later call.
+    pub credential: String,
+    /// The portal's ed25519 public key (base64 of 32 bytes): bundles are signed with it.
+    pub portal_public_key: String,
+}
+
+/// The node service.
+#[derive(Clone)]
+pub struct Nodes {
+    store: Store,
+    signing: SigningKey,
+}
+
+impl Nodes {
+    /// The service, with the portal's signing key (created on first start, shared by replicas).
+    pub async fn open(store: Store) -> Result<Nodes, StoreError> {
+        let mut seed = [0u8; 32];
+        rand::rngs::OsRng.fill_bytes(&mut seed);
+        let stored = store
+            .portal_secret("bundle_signing_key", &STANDARD.encode(seed), now())
+            .await?;
+        let bytes: [u8; 32] = STANDARD
+            .decode(stored.trim())
+            .ok()
+            .and_then(|b| b.try_into().ok())
+            .ok_or_else(|| {
+                StoreError::Db(sqlx::Error::Protocol(
+                    "portal_secrets.bundle_signing_key is not 32 base64 bytes".into(),
+                ))
+            })?;
+        Ok(Nodes {
+            store,
+            signing: SigningKey::from_bytes(&bytes),
+        })
+    }
+
+    /// The portal's public key, base64.
+    pub fn public_key(&self) -> String {
+        STANDARD.encode(self.signing.verifying_key().to_bytes())
+    }
+
+    /// Creates a node waiting for enrollment; returns it and its join token (shown once).
+    pub async fn create(
+        &self,
+        tenant_id: &str,
+        name: &str,
+        author: &str,
+    ) -> Result<(Node, String), NodeError> {
+        let name = name.trim();
+        if name.is_empty() || name.chars().count() > 100 || name.chars().any(char::is_control) {
+            return Err(NodeError::Invalid(
+                "name",
+                "must be 1-100 characters, no control characters".into(),
+            ));
+        }
+        let token = format!("wjt_{}", new_token());
+        let id = new_id("node");
+        self.store
+            .create_node(
+                &id,
+                tenant_id,
+                name,
+                &hash_token(&token),
+                now() + JOIN_TTL_S,
+                author,
+                now(),
+            )
+            .await?;
+        let node = self
+            .store
+            .node_by_join_hash(&hash_token(&token))
+            .await?
+            .ok_or(NodeError::Unknown("join token"))?;
+        Ok((node, token))
+    }
+
+    /// Trades a join token for a credential, once.
+    pub async fn enroll(&self, join_token: &str, version: &str) -> Result<Enrolled, NodeError> {
+        if version.len() > 64 || version.chars().any(char::is_control) {
+            return Err(NodeError::Invalid(
+                "version",
+                "must be at most 64 printable characters".into(),
+            ));
+        }
+        let join_hash = hash_token(join_token.trim());
+        let node = self
+            .store
+            .node_by_join_hash(&join_hash)
+            .await?
+            .ok_or(NodeError::Unknown("join token"))?;
+        let refusal = |node: &Node| match (node.revoked_at, node.enrolled_at) {
+            (Some(at), _) => NodeError::Revoked(at),
+            (None, Some(at)) => NodeError::Used(at),
+            (None, None) => NodeError::Expired(node.join_expires_at),
+        };
+        let credential = format!("wnc_{}", new_token());
+        if !self
+            .store
+            .enroll_node(&join_hash, &hash_token(&credential), version, now())
+            .await?
+        {
+            // Lost a race or refused: read again to say why.
+            let now_node = self
+                .store
+                .node_by_join_hash(&join_hash)
+                .await?
+                .unwrap_or(node);
+            return Err(refusal(&now_node));
+        }
+        Ok(Enrolled {
+            node_id: node.id,
+            tenant_id: node.tenant_id,
+            credential,
+            portal_public_key: self.public_key(),
+        })
+    }
+
+    /// The node a credential belongs to (revoked nodes are unknown).
+    pub async fn authenticate(&self, credential: &str) -> Result<Node, NodeError> {
+        self.store
+            .node_by_credential(&hash_token(credential.trim()), now())
+            .await?
+            .ok_or(NodeError::Unknown(
+                "node credential (revoked, or never issued)",
+            ))
+    }
+}
