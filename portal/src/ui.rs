@@ -10,6 +10,7 @@ mod config_forms;
 mod ctx;
 mod forms;
 mod guard;
+mod nodes;
 mod plugins;
 mod pool_form;
 mod render;
@@ -27,4 +28,5 @@ pub fn routes() -> Router<AppState> {
         .merge(tenant::routes())
         .merge(config_forms::routes())
         .merge(plugins::routes())
+        .merge(nodes::routes())
 }

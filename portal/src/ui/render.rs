@@ -43,6 +43,8 @@ const TEMPLATES: &[(&str, &str)] = templates![
     members,
     tokens,
     token_created,
+    nodes,
+    node_created,
     history,
     version,
     settings,

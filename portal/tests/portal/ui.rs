@@ -1135,3 +1135,74 @@ async fn ui_site_certificate_key_and_maintenance_page() {
     );
     assert_eq!(stored.sites[0].hosts.len(), 2);
 }
+
+/// The nodes page: create a node (its join token and command shown once), the node enrolls,
+/// the page shows it enrolled, and revoking it from the page stops its credential.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ui_nodes_created_enrolled_and_revoked() {
+    let smtp = SmtpSink::start();
+    let (_, url, _keep) = backends().remove(0);
+    let p = Portal::start(&url, &smtp.url()).await;
+    let (c, tenant, csrf) = onboard(&p, &smtp, "nodes@example.test", "Edge Co").await;
+    let t = |path: &str| p.url(&format!("/t/{tenant}{path}"));
+    let empty = get(&c, t("/nodes")).await;
+    assert_eq!(empty.status, StatusCode::OK);
+    assert!(empty.html.contains("No nodes yet"));
+    let refused = post(&c, t("/nodes"), &[("csrf_token", &csrf), ("name", " ")]).await;
+    assert_eq!(refused.status, StatusCode::UNPROCESSABLE_ENTITY);
+    assert!(
+        error_text(&refused.html, "node-name-error").is_some(),
+        "{}",
+        refused.html
+    );
+    let created = post(
+        &c,
+        t("/nodes"),
+        &[("csrf_token", &csrf), ("name", "edge-fra-1")],
+    )
+    .await;
+    assert_eq!(created.status, StatusCode::OK, "{}", created.html);
+    let at = created.html.find("--join-token ").expect("the command") + "--join-token ".len();
+    let join: String = created.html[at..]
+        .chars()
+        .take_while(|c| !c.is_whitespace())
+        .collect();
+    assert!(join.starts_with("wjt_"), "{join}");
+    let api = reqwest::Client::new();
+    let enrolled: serde_json::Value = api
+        .post(p.url("/api/node/v1/enroll"))
+        .json(&serde_json::json!({"join_token": join, "version": "0.1.0"}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let credential = enrolled["credential"]
+        .as_str()
+        .expect("credential")
+        .to_string();
+    let list = get(&c, t("/nodes")).await;
+    assert!(
+        list.html.contains("edge-fra-1") && list.html.contains("enrolled"),
+        "{}",
+        list.html
+    );
+    assert!(!list.html.contains(&join), "the join token is shown once");
+    let node_id = enrolled["node_id"].as_str().unwrap();
+    let r = post(
+        &c,
+        t(&format!("/nodes/{node_id}/revoke")),
+        &[("csrf_token", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status, StatusCode::SEE_OTHER);
+    let whoami = api
+        .get(p.url("/api/node/v1/whoami"))
+        .header("authorization", format!("Node {credential}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(whoami.status(), StatusCode::UNAUTHORIZED);
+    assert!(get(&c, t("/nodes")).await.html.contains("revoked"));
+}
