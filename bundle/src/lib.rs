@@ -2,6 +2,7 @@
 //!
 //! A node reads it from TOML (`weir.toml`); the portal will send the same model as JSON.
 //! [`NodeConfig`] adds the node-local `[proxy]` table (listeners, timeouts) to a [`Bundle`].
+//! [`signing`] signs bundles for nodes and verifies them there.
 //! Parsing never panics; [`NodeConfig::validate`] and [`Bundle::validate`] return every problem
 //! with the key path it belongs to (`pool[1].backend[0].addr`).
 #![forbid(unsafe_code)]
@@ -10,6 +11,7 @@ mod cidr;
 mod model;
 mod problems;
 mod secret;
+pub mod signing;
 mod validate;
 
 pub use cidr::{Cidr, CidrError};
@@ -19,6 +21,7 @@ pub use model::{
 };
 pub use problems::{Problem, Problems};
 pub use secret::Secret;
+pub use signing::{SignedBundle, VerifyError};
 pub use validate::split_host_port;
 
 /// Why a config could not be read.

@@ -1,6 +1,6 @@
 //! Node enrollment: a tenant creates a node and gets a one-time join token (1 hour); the node
 //! trades it for a credential and learns the portal's ed25519 public key, which it pins to
-//! verify the bundles it will receive. Tokens and credentials are random, stored only as
+//! verify the bundles it receives (`signed_bundle`). Tokens and credentials are random, stored only as
 //! SHA-256; a revoked node's credential stops working at once.
 
 use crate::db::now;
@@ -10,6 +10,8 @@ use base64::engine::general_purpose::STANDARD;
 use base64::Engine as _;
 use ed25519_dalek::SigningKey;
 use rand::RngCore;
+use weir_bundle::signing::{self, SignedBundle};
+use weir_bundle::Bundle;
 
 /// How long a join token may be used.
 pub const JOIN_TTL_S: i64 = 3600;
@@ -80,7 +82,18 @@ impl Nodes {
 
     /// The portal's public key, base64.
     pub fn public_key(&self) -> String {
-        STANDARD.encode(self.signing.verifying_key().to_bytes())
+        signing::public_key(&self.signing)
+    }
+
+    /// The tenant's newest config, signed for its nodes (version 0 and an empty bundle when
+    /// nothing is configured yet).
+    pub async fn signed_bundle(&self, tenant_id: &str) -> Result<SignedBundle, StoreError> {
+        let (version, json) = self
+            .store
+            .latest_config_version(tenant_id)
+            .await?
+            .unwrap_or_else(|| (0, Bundle::default().to_json()));
+        Ok(signing::sign(&self.signing, version, &json))
     }
 
     /// Creates a node waiting for enrollment; returns it and its join token (shown once).

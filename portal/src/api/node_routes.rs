@@ -1,6 +1,6 @@
 //! Nodes: a tenant's nodes (`/api/t/{tenant}/nodes`: list, create with a one-time join token,
 //! revoke) and the node-facing API (`/api/node/v1/…`: enroll with the join token, then calls
-//! with `Authorization: Node <credential>`).
+//! with `Authorization: Node <credential>`: who am I, the newest signed bundle).
 
 use super::JsonBody;
 use crate::app::AppState;
@@ -24,6 +24,7 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(revoke))
         .routes(routes!(enroll))
         .routes(routes!(whoami))
+        .routes(routes!(bundle))
 }
 
 impl From<NodeError> for ApiError {
@@ -172,4 +173,30 @@ impl FromRequestParts<AppState> for NodeCaller {
     responses((status = 200, body = Node), (status = 401, body = ErrorBody)))]
 async fn whoami(NodeCaller(node): NodeCaller) -> Json<Node> {
     Json(node)
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+struct Have {
+    /// The version the node has applied; the answer is 204 when it is the newest.
+    have: Option<i64>,
+}
+
+/// The tenant's newest config, signed with the portal's key (verify it with the key pinned at
+/// enrollment). 204 when the node already has it. Carries the sites' private keys: nodes need
+/// them to serve TLS.
+#[utoipa::path(get, path = "/api/node/v1/bundle", tag = "nodes", params(Have),
+    security(("node" = [])),
+    responses((status = 200, body = weir_bundle::SignedBundle), (status = 204, description = "the node has the newest version"),
+        (status = 401, body = ErrorBody)))]
+async fn bundle(
+    State(s): State<AppState>,
+    NodeCaller(node): NodeCaller,
+    axum::extract::Query(q): axum::extract::Query<Have>,
+) -> Result<Response, ApiError> {
+    let signed = s.nodes.signed_bundle(&node.tenant_id).await?;
+    if q.have == Some(signed.version) {
+        return Ok(StatusCode::NO_CONTENT.into_response());
+    }
+    Ok(Json(signed).into_response())
 }

@@ -96,6 +96,18 @@ impl Store {
         )
     }
 
+    /// The newest version and its bundle (JSON), if the tenant has any.
+    pub async fn latest_config_version(
+        &self,
+        tenant_id: &str,
+    ) -> Result<Option<(i64, String)>, StoreError> {
+        Ok(
+            on_pool!(&self.pool, pool => sqlx::query_as::<_, (i64, String)>(
+            "SELECT version, bundle FROM config_versions WHERE tenant_id = $1 ORDER BY version DESC LIMIT 1")
+            .bind(tenant_id).fetch_optional(pool).await)?,
+        )
+    }
+
     /// The bundle (JSON) of one version.
     pub async fn config_version(
         &self,

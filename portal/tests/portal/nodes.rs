@@ -97,6 +97,41 @@ async fn nodes_enroll_once_pin_the_portal_key_and_are_revoked_at_once() {
             "secrets are never listed"
         );
 
+        // The node gets its tenant's newest config, signed with the key it pinned.
+        let bundle = |have: Option<i64>| {
+            let mut r = api
+                .get(p.url("/api/node/v1/bundle"))
+                .header("authorization", format!("Node {credential}"));
+            if let Some(v) = have {
+                r = r.query(&[("have", v)]);
+            }
+            r
+        };
+        let pinned = enrolled["portal_public_key"].as_str().unwrap().to_string();
+        let (status, empty) = call(bundle(None)).await;
+        assert_eq!(status, StatusCode::OK);
+        let empty: weir_bundle::SignedBundle = serde_json::from_value(empty).unwrap();
+        assert_eq!(empty.version, 0);
+        assert!(empty.verify(&pinned).unwrap().sites.is_empty());
+        let pool = json!({"id": "web", "backend": [{"addr": "127.0.0.1:9001"}]});
+        let (status, _) = call(api.post(at("/pools")).bearer_auth(&a.token).json(&pool)).await;
+        assert_eq!(status, StatusCode::CREATED);
+        let (_, signed) = call(bundle(Some(0))).await;
+        let mut signed: weir_bundle::SignedBundle = serde_json::from_value(signed).unwrap();
+        assert_eq!(signed.version, 1);
+        assert_eq!(signed.verify(&pinned).unwrap().pools[0].id, "web");
+        assert_eq!(
+            call(bundle(Some(1))).await.0,
+            StatusCode::NO_CONTENT,
+            "the node is up to date"
+        );
+        signed.bundle = signed.bundle.replace("9001", "6666");
+        assert_eq!(
+            signed.verify(&pinned),
+            Err(weir_bundle::VerifyError::Mismatch),
+            "tampering is caught"
+        );
+
         // Another tenant sees nothing and cannot revoke.
         let (status, _) = call(api.get(at("/nodes")).bearer_auth(&b.token)).await;
         assert_eq!(status, StatusCode::NOT_FOUND);
@@ -123,6 +158,11 @@ async fn nodes_enroll_once_pin_the_portal_key_and_are_revoked_at_once() {
         assert_eq!(status, StatusCode::NO_CONTENT);
         let (status, body) = call(whoami()).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        assert_eq!(
+            call(bundle(None)).await.0,
+            StatusCode::UNAUTHORIZED,
+            "no config for a revoked node"
+        );
         let (_, spare) = call(
             api.post(at("/nodes"))
                 .bearer_auth(&a.token)
