@@ -84,65 +84,10 @@ fn group_lists() -> [(&'static [&'static str], u64); 14] {
     ]
 }
 
-/// How common byte `b` is in ordinary request text, roughly (letters by their English
-/// frequency; higher is more common). Only used to pick a rare pair of each pattern.
-fn commonness(b: u8) -> u32 {
-    const LETTERS: &[u8; 26] = b"etaoinshrdlcumwfgypbvkjxqz";
-    match b {
-        b' ' => 40,
-        b'a'..=b'z' | b'A'..=b'Z' => {
-            let rank = LETTERS.iter().position(|l| *l == b.to_ascii_lowercase());
-            30 - rank.unwrap_or(26) as u32
-        }
-        b'0'..=b'9' => 12,
-        b'/' | b'.' | b'-' | b'_' | b'=' | b'&' | b',' | b';' => 12,
-        _ => 2,
-    }
-}
-
-/// A necessary condition for a list of patterns, tested in one cheap scan: for each pattern
-/// one of its pairs of adjacent bytes (a rare one), so a text holding none of the chosen
-/// pairs holds no pattern, and the automaton need not search it.
-struct Pairs {
-    /// One bit per chosen pair `first << 8 | second`; `None` when a pattern has a single
-    /// byte (then every text may hold one).
-    table: Option<Box<[u64; 1024]>>,
-}
-
-impl Pairs {
-    fn new(patterns: &[&str]) -> Pairs {
-        let mut table = Box::new([0u64; 1024]);
-        for p in patterns {
-            let Some(w) = p
-                .as_bytes()
-                .windows(2)
-                .min_by_key(|w| commonness(w[0]) * commonness(w[1]))
-            else {
-                return Pairs { table: None };
-            };
-            let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
-            table[pair >> 6] |= 1 << (pair & 63);
-        }
-        Pairs { table: Some(table) }
-    }
-
-    /// Whether `hay` holds one of the chosen pairs (so may hold a pattern).
-    fn may_match(&self, hay: &str) -> bool {
-        let Some(table) = &self.table else {
-            return true;
-        };
-        hay.as_bytes().windows(2).any(|w| {
-            let pair = usize::from(w[0]) << 8 | usize::from(w[1]);
-            table[pair >> 6] & (1 << (pair & 63)) != 0
-        })
-    }
-}
-
 /// A joined automaton and, per pattern, the bit of its list.
 struct Joined {
     ac: Option<AhoCorasick>,
     bits: Vec<u64>,
-    pairs: Pairs,
 }
 
 impl Joined {
@@ -159,16 +104,15 @@ impl Joined {
             .kind(Some(kind))
             .build(&patterns)
             .ok();
-        let pairs = Pairs::new(&patterns);
-        Joined { ac, bits, pairs }
+        Joined { ac, bits }
     }
 
     /// The bits of the lists with a pattern in `hay`; every bit when there is no automaton.
     fn hits(&self, hay: &str) -> u64 {
         match &self.ac {
-            // Most values hold no pattern at all: the pair scan (most often) or the plain
-            // search says so faster than the overlapping one that collects every list.
-            Some(ac) if !self.pairs.may_match(hay) || !ac.is_match(hay) => 0,
+            // Most values hold no pattern at all: the plain search says so faster than the
+            // overlapping one that collects every list.
+            Some(ac) if !ac.is_match(hay) => 0,
             Some(ac) => ac.find_overlapping_iter(hay).fold(0, |m, hit| {
                 m | self
                     .bits
@@ -276,21 +220,6 @@ mod tests {
     }
 
     /// The combined pass finds exactly the lists `any_in` finds.
-    /// Every pattern holds its chosen pair, so the pair scan lets it through.
-    #[test]
-    fn pairs_let_every_pattern_through() {
-        let lists = group_lists();
-        let patterns: Vec<&str> = lists.iter().flat_map(|(l, _)| l.iter().copied()).collect();
-        let pairs = Pairs::new(&patterns);
-        assert!(pairs.table.is_some());
-        for p in &patterns {
-            assert!(pairs.may_match(p), "{p}");
-            assert!(pairs.may_match(&format!("x {p} y")), "{p}");
-        }
-        assert!(!pairs.may_match("") && !pairs.may_match("x"));
-        assert!(Pairs::new(&["a", "bc"]).may_match("z"));
-    }
-
     #[test]
     fn groups_agree_with_each_list() {
         for hay in [
