@@ -167,13 +167,8 @@ const TEMPLATE_LIB: &str = include_str!("../plugins/template/src/lib.rs");
 const GUEST_CARGO_CONFIG: &str = include_str!("../plugins/.cargo/config.toml");
 
 fn plugin_new(name: &str, dir: Option<PathBuf>) -> anyhow::Result<()> {
-    let valid = (1..=63).contains(&name.len())
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
-        && !name.starts_with('-');
     anyhow::ensure!(
-        valid,
+        weir_sdk_wit::is_valid_plugin_name(name),
         "NAME must be 1-63 characters of a-z, 0-9 and '-' (got `{name}`)"
     );
     let dir = dir.unwrap_or_else(|| PathBuf::from(name));

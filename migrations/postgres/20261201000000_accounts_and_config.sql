@@ -117,7 +117,6 @@ CREATE TABLE plugins (
     name       TEXT NOT NULL,
     version    BIGINT NOT NULL,
     sha256     TEXT NOT NULL REFERENCES plugin_blobs(sha256),
-    size       BIGINT NOT NULL,
     notes      TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at BIGINT NOT NULL,

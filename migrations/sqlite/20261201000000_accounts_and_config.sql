@@ -117,7 +117,6 @@ CREATE TABLE plugins (
     name       TEXT NOT NULL,
     version    INTEGER NOT NULL,
     sha256     TEXT NOT NULL REFERENCES plugin_blobs(sha256),
-    size       INTEGER NOT NULL,
     notes      TEXT NOT NULL,
     created_by TEXT NOT NULL,
     created_at INTEGER NOT NULL,

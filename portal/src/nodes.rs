@@ -111,23 +111,29 @@ impl Nodes {
             ));
         }
         let token = format!("wjt_{}", new_token());
-        let id = new_id("node");
+        let node = Node {
+            id: new_id("node"),
+            tenant_id: tenant_id.to_string(),
+            name: name.to_string(),
+            join_expires_at: now() + JOIN_TTL_S,
+            enrolled_at: None,
+            version: None,
+            last_seen_at: None,
+            revoked_at: None,
+            created_by: author.to_string(),
+            created_at: now(),
+        };
         self.store
             .create_node(
-                &id,
+                &node.id,
                 tenant_id,
                 name,
                 &hash_token(&token),
-                now() + JOIN_TTL_S,
+                node.join_expires_at,
                 author,
-                now(),
+                node.created_at,
             )
             .await?;
-        let node = self
-            .store
-            .node_by_join_hash(&hash_token(&token))
-            .await?
-            .ok_or(NodeError::Unknown("join token"))?;
         Ok((node, token))
     }
 

@@ -35,14 +35,9 @@ pub struct Registry {
     engine: Arc<PluginEngine>,
 }
 
-/// Checks a plugin name: 1-63 characters of a-z, 0-9 and '-'.
+/// Checks a plugin name (the same rule as `weir plugin new`).
 fn check_name(name: &str) -> Result<(), RegistryError> {
-    let ok = (1..=63).contains(&name.len())
-        && !name.starts_with('-')
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-');
-    if ok {
+    if weir_sdk_wit::is_valid_plugin_name(name) {
         Ok(())
     } else {
         Err(RegistryError::Invalid(

@@ -5,7 +5,6 @@
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine as _;
 use rand::RngCore;
-use sha2::{Digest, Sha256};
 
 /// A new id like `site_3kq9…`: a kind prefix and 80 random bits in lowercase base32.
 pub fn new_id(prefix: &str) -> String {
@@ -28,8 +27,7 @@ pub fn new_token() -> String {
 
 /// The stored form of a token: hex SHA-256.
 pub fn hash_token(token: &str) -> String {
-    let digest = Sha256::digest(token.as_bytes());
-    digest.iter().map(|b| format!("{b:02x}")).collect()
+    weir_sdk_wit::sha256_hex(token.as_bytes())
 }
 
 /// Compares two strings in time independent of where they differ.

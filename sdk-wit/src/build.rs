@@ -15,6 +15,16 @@ pub fn componentize(core: &[u8]) -> Result<Vec<u8>, BuildError> {
         .map_err(|e| BuildError(format!("{e:#}")))
 }
 
+/// Whether `name` is a valid plugin name: 1-63 characters of a-z, 0-9 and '-', not starting
+/// with '-' (crate names for `weir plugin new`, registry names in the portal).
+pub fn is_valid_plugin_name(name: &str) -> bool {
+    (1..=63).contains(&name.len())
+        && !name.starts_with('-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+}
+
 /// Lowercase hex SHA-256 of `bytes`: a plugin version is the hash of its component.
 pub fn sha256_hex(bytes: &[u8]) -> String {
     use sha2::Digest;

@@ -6,7 +6,7 @@
 mod build;
 mod validate;
 
-pub use build::{componentize, sha256_hex, BuildError};
+pub use build::{componentize, is_valid_plugin_name, sha256_hex, BuildError};
 pub use validate::{check_interface, precheck, validate, Limits, ValidationError};
 
 pub mod bindings {

@@ -37,8 +37,8 @@ impl Store {
             let version: i64 = sqlx::query_scalar::<_, i64>(
                 "SELECT COALESCE(MAX(version), 0) + 1 FROM plugins WHERE tenant_id = $1 AND name = $2")
                 .bind(tenant_id).bind(name).fetch_one(&mut *tx).await?;
-            sqlx::query("INSERT INTO plugins (tenant_id, name, version, sha256, size, notes, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)")
-                .bind(tenant_id).bind(name).bind(version).bind(sha256).bind(size).bind(notes)
+            sqlx::query("INSERT INTO plugins (tenant_id, name, version, sha256, notes, created_by, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7)")
+                .bind(tenant_id).bind(name).bind(version).bind(sha256).bind(notes)
                 .bind(created_by).bind(now).execute(&mut *tx).await?;
             tx.commit().await?;
             Ok(version)
@@ -50,7 +50,7 @@ impl Store {
     pub async fn plugin_versions(&self, tenant_id: &str) -> Result<Vec<PluginVersion>, StoreError> {
         Ok(
             on_pool!(&self.pool, pool => sqlx::query_as::<_, PluginVersion>(
-            "SELECT name, version, sha256, size, notes, created_by, created_at FROM plugins WHERE tenant_id = $1 ORDER BY name, version DESC")
+            "SELECT p.name, p.version, p.sha256, b.size, p.notes, p.created_by, p.created_at FROM plugins p JOIN plugin_blobs b ON b.sha256 = p.sha256 WHERE p.tenant_id = $1 ORDER BY p.name, p.version DESC")
             .bind(tenant_id).fetch_all(pool).await)?,
         )
     }
@@ -64,7 +64,7 @@ impl Store {
     ) -> Result<Option<PluginVersion>, StoreError> {
         Ok(
             on_pool!(&self.pool, pool => sqlx::query_as::<_, PluginVersion>(
-            "SELECT name, version, sha256, size, notes, created_by, created_at FROM plugins WHERE tenant_id = $1 AND name = $2 AND version = $3")
+            "SELECT p.name, p.version, p.sha256, b.size, p.notes, p.created_by, p.created_at FROM plugins p JOIN plugin_blobs b ON b.sha256 = p.sha256 WHERE p.tenant_id = $1 AND p.name = $2 AND p.version = $3")
             .bind(tenant_id).bind(name).bind(version).fetch_optional(pool).await)?,
         )
     }

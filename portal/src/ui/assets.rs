@@ -8,7 +8,6 @@ use axum::http::{header, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use sha2::{Digest, Sha256};
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
@@ -42,11 +41,9 @@ fn hashes() -> &'static HashMap<&'static str, String> {
         FILES
             .iter()
             .map(|(name, _, body)| {
-                let digest = Sha256::digest(body.as_bytes());
-                (
-                    *name,
-                    digest.iter().take(6).map(|b| format!("{b:02x}")).collect(),
-                )
+                let mut hex = weir_sdk_wit::sha256_hex(body.as_bytes());
+                hex.truncate(12);
+                (*name, hex)
             })
             .collect()
     })
