@@ -12,6 +12,7 @@ mod model;
 mod problems;
 mod secret;
 pub mod signing;
+pub mod telemetry;
 mod validate;
 
 pub use cidr::{Cidr, CidrError};

@@ -20,6 +20,7 @@ mod pages;
 mod plugin_host;
 mod plugin_try;
 mod rate_limit;
+pub mod rollup;
 mod runtime;
 mod service;
 mod signals;
@@ -32,6 +33,7 @@ pub use metrics::Metrics;
 pub use plugin_host::builtin::{lookup as builtin_plugin, names as builtin_plugin_names};
 pub use plugin_host::PluginEngine;
 pub use plugin_try::{bench_plugin, check_plugin, try_plugin, BenchOptions};
+pub use rollup::Rollups;
 
 use parking_lot::Mutex;
 use pingora::apps::HttpServerOptions;

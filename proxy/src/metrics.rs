@@ -1,10 +1,12 @@
 //! Prometheus metrics of a node, served by the admin API at `/metrics`.
 
+use crate::rollup::Rollups;
 use crate::runtime::Runtime;
 use prometheus::{
     Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, IntGaugeVec, Opts, Registry,
     TextEncoder,
 };
+use std::sync::Arc;
 
 /// Every metric the node exports.
 #[derive(Debug, Clone)]
@@ -24,6 +26,8 @@ pub struct Metrics {
     pub plugin_failures: IntCounterVec,
     /// Counters plugins increment through the host's `metric-incr`.
     pub plugin_metric: IntCounterVec,
+    /// Per-site, per-minute rollups for the portal's heartbeats (shared by every clone).
+    pub rollups: Arc<Rollups>,
     backend_healthy: IntGaugeVec,
     backend_available: IntGaugeVec,
     backend_in_flight: IntGaugeVec,
@@ -126,6 +130,7 @@ impl Metrics {
             latency,
             in_flight,
             registry,
+            rollups: Arc::new(Rollups::new()),
         }
     }
 

@@ -736,6 +736,23 @@ impl ProxyHttp for WeirProxy {
             .latency
             .with_label_values(&[site_id])
             .observe(elapsed.as_secs_f64());
+        if let Some(site) = &ctx.site {
+            // Countries only when the node has a geo database (`--`: it does not know).
+            let country = self.shared.plugins.geo.current().map(|db| {
+                ctx.client_ip
+                    .and_then(|ip| db.country(ip))
+                    .unwrap_or_else(|| "--".to_string())
+            });
+            metrics.rollups.record_request(
+                &site.id,
+                status,
+                u64::try_from(elapsed.as_micros()).unwrap_or(u64::MAX),
+                session.body_bytes_read() as u64,
+                session.body_bytes_sent() as u64,
+                session.req_header().uri.path(),
+                country.as_deref(),
+            );
+        }
         if !ctx.runtime.settings.access_log {
             return;
         }

@@ -184,6 +184,9 @@ impl weir_sdk_wit::bindings::weir::plugin::host::Host for HostState {
                     name.as_str(),
                 ])
                 .inc_by(value);
+            self.metrics
+                .rollups
+                .record_plugin_metric(&self.meta.site, &name, value);
         }
     }
 
@@ -406,6 +409,7 @@ impl LoadedPlugin {
                 failure.reason.label(),
             ])
             .inc();
+        self.engine.metrics.rollups.record_plugin_failure(&m.site);
         tracing::warn!(
             tenant = %m.tenant, site = %m.site, plugin = %m.name, version = %m.version,
             reason = %failure.reason, policy = ?failure.policy,
