@@ -69,6 +69,19 @@ pub fn latency_quantile(buckets: &[u64], q: f64) -> Option<u64> {
     None
 }
 
+/// The `n` entries with the largest `rank`, largest first (ties: the smaller key first): a
+/// minute's top countries and paths on the node, a range's on the portal.
+pub fn top_n<K: Ord, V, R: Ord>(
+    entries: impl IntoIterator<Item = (K, V)>,
+    n: usize,
+    rank: impl Fn(&V) -> R,
+) -> Vec<(K, V)> {
+    let mut all: Vec<(K, V)> = entries.into_iter().collect();
+    all.sort_by(|a, b| rank(&b.1).cmp(&rank(&a.1)).then_with(|| a.0.cmp(&b.0)));
+    all.truncate(n);
+    all
+}
+
 /// A node's periodic report (`POST /api/node/v1/heartbeat`).
 #[cfg_attr(feature = "openapi", derive(utoipa::ToSchema))]
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]

@@ -1,11 +1,13 @@
 //! The JSON API under `/api`: accounts and sessions ([`auth_routes`]), each tenant's resources
-//! ([`tenant_routes`]), plugins ([`plugin_routes`]) and nodes ([`node_routes`]). Every route
+//! ([`tenant_routes`]), plugins ([`plugin_routes`]), nodes ([`node_routes`]) and heartbeats and
+//! dashboards ([`telemetry_routes`]). Every route
 //! is registered together with its OpenAPI description (utoipa), and the document is served
 //! at `/api/openapi.json`, so the spec cannot leave out a route. Bodies that do not parse get 400 with the parser's reason.
 
 mod auth_routes;
 mod node_routes;
 mod plugin_routes;
+mod telemetry_routes;
 mod tenant_routes;
 
 use crate::app::AppState;
@@ -68,6 +70,7 @@ fn documented() -> (Router<AppState>, utoipa::openapi::OpenApi) {
         .merge(tenant_routes::routes())
         .merge(plugin_routes::routes())
         .merge(node_routes::routes())
+        .merge(telemetry_routes::routes())
         .split_for_parts()
 }
 

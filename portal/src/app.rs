@@ -9,6 +9,7 @@ use crate::mail::Sender;
 use crate::nodes::Nodes;
 use crate::registry::Registry;
 use crate::store::Store;
+use crate::telemetry::Telemetry;
 use crate::tenant_config::TenantConfig;
 use crate::{api, pages, ui};
 use axum::http::{header, HeaderValue};
@@ -28,6 +29,7 @@ pub struct AppState {
     pub config_service: TenantConfig,
     pub registry: Registry,
     pub nodes: Nodes,
+    pub telemetry: Telemetry,
 }
 
 /// Why the portal could not start.
@@ -68,6 +70,7 @@ impl AppState {
             config_service: TenantConfig::new(store.clone(), registry.clone()),
             registry,
             nodes,
+            telemetry: Telemetry::start(store.clone(), config.clone()),
             store,
             config,
             accounts,
@@ -113,6 +116,7 @@ pub async fn serve(config: PortalConfig) -> Result<(), StartError> {
     let sender = Sender::new(state.store.clone(), &state.config.smtp)
         .map_err(|e| StartError::Setup(e.to_string()))?;
     tokio::spawn(sender.run(Duration::from_millis(state.config.smtp.poll_ms)));
+    tokio::spawn(state.telemetry.clone().run_jobs());
     let listener = tokio::net::TcpListener::bind(&listen)
         .await
         .map_err(|e| StartError::Listen(listen.clone(), e))?;

@@ -3,6 +3,7 @@
 //! passwords) are [`Secret`]s, so `Debug` output and logs never show them.
 
 use serde::Deserialize;
+use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use weir_bundle::{Problems, Secret};
@@ -24,6 +25,27 @@ pub struct PortalConfig {
     pub smtp: SmtpSettings,
     /// Sign-in rules.
     pub auth: AuthSettings,
+    /// Node liveness.
+    pub nodes: NodeSettings,
+    /// `[retention]`: days of traffic rollups kept, by tenant plan (`free = 7`). A tenant on a
+    /// plan not listed keeps the longest listed.
+    pub retention: BTreeMap<String, u32>,
+}
+
+/// `[nodes]`: when a node counts as offline.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct NodeSettings {
+    /// A node with no heartbeat for this many seconds is offline (3 missed heartbeats of 5 s).
+    pub offline_after_s: u32,
+}
+
+impl Default for NodeSettings {
+    fn default() -> Self {
+        NodeSettings {
+            offline_after_s: 15,
+        }
+    }
 }
 
 /// `[smtp]`: where and as whom email is sent.
@@ -65,6 +87,8 @@ impl Default for PortalConfig {
             public_url: String::new(),
             smtp: SmtpSettings::default(),
             auth: AuthSettings::default(),
+            nodes: NodeSettings::default(),
+            retention: BTreeMap::from([("free".to_string(), 7)]),
         }
     }
 }
@@ -185,7 +209,15 @@ impl PortalConfig {
             "WEIR_SMTP_URL" => self.smtp.url = Secret::new(value),
             "WEIR_SMTP_FROM" => self.smtp.from = value,
             "WEIR_SMTP_POLL_MS" => self.smtp.poll_ms = number(&value)?,
-            _ => {}
+            "WEIR_NODES_OFFLINE_AFTER_S" => {
+                self.nodes.offline_after_s = u32::try_from(number(&value)?).unwrap_or(u32::MAX)
+            }
+            _ => {
+                if let Some(plan) = name.strip_prefix("WEIR_RETENTION_") {
+                    let days = u32::try_from(number(&value)?).unwrap_or(u32::MAX);
+                    self.retention.insert(plan.to_ascii_lowercase(), days);
+                }
+            }
         }
         Ok(())
     }
@@ -208,6 +240,16 @@ impl PortalConfig {
     /// The public URL without a trailing `/`.
     pub fn base_url(&self) -> &str {
         self.public_url.trim_end_matches('/')
+    }
+
+    /// Days of rollups kept for a tenant on `plan`: its own setting, else the longest one
+    /// listed (a plan missing from the config never loses data early).
+    pub fn retention_days(&self, plan: &str) -> u32 {
+        self.retention
+            .get(plan)
+            .or_else(|| self.retention.values().max())
+            .copied()
+            .unwrap_or(7)
     }
 
     /// Every problem, by key.
@@ -271,6 +313,29 @@ impl PortalConfig {
                 "auth.argon2_memory_kib",
                 "must be between 1024 and 1048576 KiB",
             );
+        }
+        if !(1..=86_400).contains(&self.nodes.offline_after_s) {
+            p.push(
+                "nodes.offline_after_s",
+                "must be between 1 and 86400 seconds",
+            );
+        }
+        if self.retention.is_empty() {
+            p.push("retention", "list at least one plan, e.g. free = 7");
+        }
+        for (plan, days) in &self.retention {
+            if plan.is_empty() || plan.len() > 64 {
+                p.push(
+                    format!("retention.{plan}"),
+                    "plan names are 1-64 characters",
+                );
+            }
+            if !(1..=3650).contains(days) {
+                p.push(
+                    format!("retention.{plan}"),
+                    "must be between 1 and 3650 days",
+                );
+            }
         }
         p
     }
@@ -336,6 +401,50 @@ mod tests {
         )
         .unwrap();
         assert_eq!(c.base_url(), "https://p.example");
+    }
+
+    #[test]
+    fn node_and_retention_settings_layer_and_validate() {
+        let c = PortalConfig::load(None, [], &Flags::default()).unwrap();
+        assert_eq!(c.nodes.offline_after_s, 15);
+        assert_eq!(c.retention_days("free"), 7);
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("portal.toml");
+        std::fs::write(
+            &file,
+            "[nodes]\noffline_after_s = 30\n[retention]\nfree = 3\npro = 90\n",
+        )
+        .unwrap();
+        let c = PortalConfig::load(
+            Some(&file),
+            env(&[
+                ("WEIR_NODES_OFFLINE_AFTER_S", "20"),
+                ("WEIR_RETENTION_FREE", "5"),
+            ]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.nodes.offline_after_s, 20);
+        assert_eq!(
+            (
+                c.retention_days("free"),
+                c.retention_days("pro"),
+                c.retention_days("team")
+            ),
+            (5, 90, 90),
+            "an unlisted plan keeps the longest"
+        );
+        std::fs::write(
+            &file,
+            "[nodes]\noffline_after_s = 0\n[retention]\nfree = 0\n",
+        )
+        .unwrap();
+        let Err(ConfigError::Invalid(p)) = PortalConfig::load(Some(&file), [], &Flags::default())
+        else {
+            panic!("expected problems");
+        };
+        let fields: Vec<&str> = p.0.iter().map(|x| x.field.as_str()).collect();
+        assert_eq!(fields, ["nodes.offline_after_s", "retention.free"]);
     }
 
     #[test]

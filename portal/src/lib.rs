@@ -17,6 +17,7 @@ mod pages;
 pub mod registry;
 pub mod session;
 pub mod store;
+pub mod telemetry;
 pub mod tenant_config;
 pub mod tokens;
 mod ui;

@@ -7,6 +7,7 @@ mod config_items;
 mod nodes;
 mod outbox;
 mod plugins;
+mod telemetry;
 
 pub use accounts::{EmailToken, Membership, NewUser, Session, Tenant, User};
 pub use api_tokens::ApiToken;
@@ -14,6 +15,7 @@ pub use config_items::{ConfigChange, ConfigItem, VersionInfo};
 pub use nodes::Node;
 pub use outbox::{NewMail, OutboxMail};
 pub use plugins::PluginVersion;
+pub use telemetry::{MinuteRow, NodeBeat, NodeEvent, NodeStatus};
 
 use crate::db::{is_unique_violation, Pool};
 

@@ -14,6 +14,7 @@ mod nodes;
 mod plugins;
 mod pool_form;
 mod render;
+mod site_dashboard;
 mod site_form;
 mod tenant;
 
@@ -29,4 +30,5 @@ pub fn routes() -> Router<AppState> {
         .merge(config_forms::routes())
         .merge(plugins::routes())
         .merge(nodes::routes())
+        .merge(site_dashboard::routes())
 }

@@ -18,7 +18,7 @@ use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::hash::BuildHasher;
 use std::sync::atomic::{AtomicBool, Ordering};
 use weir_bundle::telemetry::{
-    latency_bucket, SiteMinute, SlowPath, LATENCY_BUCKETS, MAX_ENTRIES, MAX_MINUTES, TOP_N,
+    latency_bucket, top_n, SiteMinute, SlowPath, LATENCY_BUCKETS, MAX_ENTRIES, MAX_MINUTES, TOP_N,
 };
 
 /// Minutes kept per site while the portal is away (two hours).
@@ -42,6 +42,8 @@ pub struct Rollups {
     shards: Box<[Mutex<HashMap<String, SiteRollup>>]>,
     hasher: RandomState,
     warned_drop: AtomicBool,
+    /// The current minute ([`current_minute`]; tests set their own).
+    clock: Box<dyn Fn() -> i64 + Send + Sync>,
 }
 
 impl std::fmt::Debug for Rollups {
@@ -128,18 +130,6 @@ fn add_capped(map: &mut HashMap<String, u64>, key: &str, n: u64, cap: usize, oth
     }
 }
 
-/// The `n` largest entries by `rank` (ties by key), largest first.
-fn top<'a, T, K: Ord>(
-    map: &'a HashMap<String, T>,
-    n: usize,
-    rank: impl Fn(&T) -> K,
-) -> Vec<(&'a String, &'a T)> {
-    let mut all: Vec<_> = map.iter().collect();
-    all.sort_by(|a, b| rank(b.1).cmp(&rank(a.1)).then_with(|| a.0.cmp(b.0)));
-    all.truncate(n);
-    all
-}
-
 impl Minute {
     fn new(minute: i64) -> Minute {
         Minute {
@@ -200,11 +190,11 @@ impl Minute {
                 .iter()
                 .map(|(k, v)| (k.clone(), *v))
                 .collect(),
-            countries: top(&self.countries, TOP_N, |&n| n)
+            countries: top_n(&self.countries, TOP_N, |&&n| n)
                 .into_iter()
                 .map(|(k, v)| (k.clone(), *v))
                 .collect::<BTreeMap<_, _>>(),
-            slow_paths: top(&self.paths, TOP_N, |p| p.total_us)
+            slow_paths: top_n(&self.paths, TOP_N, |p| p.total_us)
                 .into_iter()
                 .map(|(path, p)| SlowPath {
                     path: path.clone(),
@@ -268,19 +258,29 @@ fn waf_category(metric: &str) -> Option<&str> {
 }
 
 impl Rollups {
-    /// Empty rollups.
+    /// Empty rollups on the wall clock.
     pub fn new() -> Rollups {
+        Rollups::with_clock(current_minute)
+    }
+
+    /// Empty rollups whose current minute is `clock()`.
+    pub fn with_clock(clock: impl Fn() -> i64 + Send + Sync + 'static) -> Rollups {
         Rollups {
             shards: (0..SHARDS).map(|_| Mutex::new(HashMap::new())).collect(),
             hasher: RandomState::new(),
             warned_drop: AtomicBool::new(false),
+            clock: Box::new(clock),
         }
     }
 
-    /// Runs `f` on `site`'s pending minute `minute` under its shard's lock.
-    fn with_minute(&self, site: &str, minute: i64, f: impl FnOnce(&mut Minute)) {
-        let shard = &self.shards[(self.hasher.hash_one(site) as usize) % SHARDS];
-        let mut sites = shard.lock();
+    fn shard(&self, site: &str) -> &Mutex<HashMap<String, SiteRollup>> {
+        &self.shards[(self.hasher.hash_one(site) as usize) % SHARDS]
+    }
+
+    /// Runs `f` on `site`'s pending current minute under its shard's lock.
+    fn with_minute(&self, site: &str, f: impl FnOnce(&mut Minute)) {
+        let minute = (self.clock)();
+        let mut sites = self.shard(site).lock();
         if !sites.contains_key(site) {
             sites.insert(site.to_string(), SiteRollup::new());
         }
@@ -312,32 +312,7 @@ impl Rollups {
         path: &str,
         country: Option<&str>,
     ) {
-        self.record_request_at(
-            current_minute(),
-            site,
-            status,
-            latency_us,
-            bytes_in,
-            bytes_out,
-            path,
-            country,
-        );
-    }
-
-    /// [`Rollups::record_request`] in a given minute.
-    #[allow(clippy::too_many_arguments)]
-    pub fn record_request_at(
-        &self,
-        minute: i64,
-        site: &str,
-        status: u16,
-        latency_us: u64,
-        bytes_in: u64,
-        bytes_out: u64,
-        path: &str,
-        country: Option<&str>,
-    ) {
-        self.with_minute(site, minute, |m| {
+        self.with_minute(site, |m| {
             m.requests[class_index(status)] += 1;
             m.bytes_in = m.bytes_in.saturating_add(bytes_in);
             m.bytes_out = m.bytes_out.saturating_add(bytes_out);
@@ -351,24 +326,19 @@ impl Rollups {
 
     /// Records a failed plugin call of `site` now.
     pub fn record_plugin_failure(&self, site: &str) {
-        self.with_minute(site, current_minute(), |m| m.plugin_failures += 1);
+        self.with_minute(site, |m| m.plugin_failures += 1);
     }
 
     /// Records a plugin counter of `site` now: `waf_block_<category>_<rule id>` counts `n` WAF
     /// blocks of the category; other names are not rolled up.
     pub fn record_plugin_metric(&self, site: &str, name: &str, n: u64) {
-        self.record_plugin_metric_at(current_minute(), site, name, n);
-    }
-
-    /// [`Rollups::record_plugin_metric`] in a given minute.
-    pub fn record_plugin_metric_at(&self, minute: i64, site: &str, name: &str, n: u64) {
         let Some(category) = waf_category(name) else {
             return;
         };
         if n == 0 {
             return;
         }
-        self.with_minute(site, minute, |m| {
+        self.with_minute(site, |m| {
             add_capped(
                 &mut m.waf_blocks,
                 clip(category, MAX_KEY_BYTES),
@@ -399,14 +369,9 @@ impl Rollups {
     /// minute) and has not changed since it was sent. The current minute, and a minute that
     /// changed after the snapshot, stay pending and go out again.
     pub fn delivered(&self, sent: &[SiteMinute]) {
-        self.delivered_at(sent, current_minute());
-    }
-
-    /// [`Rollups::delivered`] with `now` as the current minute.
-    pub fn delivered_at(&self, sent: &[SiteMinute], now: i64) {
+        let now = (self.clock)();
         for s in sent.iter().filter(|s| s.minute < now) {
-            let shard = &self.shards[(self.hasher.hash_one(s.site.as_str()) as usize) % SHARDS];
-            let mut sites = shard.lock();
+            let mut sites = self.shard(&s.site).lock();
             let Some(rollup) = sites.get_mut(s.site.as_str()) else {
                 continue;
             };
@@ -434,14 +399,46 @@ impl Rollups {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::sync::atomic::AtomicI64;
+    use std::sync::Arc;
 
-    fn req(r: &Rollups, minute: i64, site: &str, status: u16, us: u64, path: &str) {
-        r.record_request_at(minute, site, status, us, 10, 100, path, Some("DE"));
+    /// Rollups on a clock the test sets.
+    struct Clocked {
+        r: Rollups,
+        now: Arc<AtomicI64>,
+    }
+
+    impl std::ops::Deref for Clocked {
+        type Target = Rollups;
+        fn deref(&self) -> &Rollups {
+            &self.r
+        }
+    }
+
+    impl Clocked {
+        fn new() -> Clocked {
+            let now = Arc::new(AtomicI64::new(0));
+            let clock = Arc::clone(&now);
+            Clocked {
+                r: Rollups::with_clock(move || clock.load(Ordering::Relaxed)),
+                now,
+            }
+        }
+
+        fn at(&self, minute: i64) -> &Rollups {
+            self.now.store(minute, Ordering::Relaxed);
+            &self.r
+        }
+    }
+
+    fn req(r: &Clocked, minute: i64, site: &str, status: u16, us: u64, path: &str) {
+        r.at(minute)
+            .record_request(site, status, us, 10, 100, path, Some("DE"));
     }
 
     #[test]
     fn requests_are_counted_per_site_and_minute() {
-        let r = Rollups::new();
+        let r = Clocked::new();
         req(&r, 100, "a", 200, 1_000, "/x");
         req(&r, 100, "a", 503, 5_000, "/y");
         req(&r, 100, "a", 0, 50, "/y");
@@ -475,7 +472,7 @@ mod tests {
 
     #[test]
     fn delivered_keeps_the_current_minute_and_changed_minutes() {
-        let r = Rollups::new();
+        let r = Clocked::new();
         req(&r, 100, "a", 200, 1_000, "/");
         req(&r, 101, "a", 200, 1_000, "/");
         req(&r, 100, "b", 200, 1_000, "/");
@@ -483,7 +480,7 @@ mod tests {
         assert_eq!(sent.len(), 3);
         // Minute 100 of site b changes after the snapshot.
         req(&r, 100, "b", 500, 1_000, "/");
-        r.delivered_at(&sent, 101);
+        r.at(101).delivered(&sent);
         let left = r.pending();
         let keys: Vec<_> = left.iter().map(|m| (m.minute, m.site.as_str())).collect();
         assert_eq!(keys, [(100, "b"), (101, "a")], "changed and current stay");
@@ -498,13 +495,13 @@ mod tests {
         assert_eq!((a101.minute, a101.requests[1]), (101, 2));
         // Once the minute closes, it is forgotten.
         let sent = r.pending();
-        r.delivered_at(&sent, 102);
+        r.at(102).delivered(&sent);
         assert!(r.pending().is_empty());
     }
 
     #[test]
     fn pending_minutes_per_site_are_capped_oldest_dropped() {
-        let r = Rollups::new();
+        let r = Clocked::new();
         for minute in 0..(MAX_PENDING_MINUTES as i64 + 5) {
             req(&r, minute, "a", 200, 10, "/");
         }
@@ -520,7 +517,7 @@ mod tests {
 
     #[test]
     fn a_heartbeat_carries_at_most_max_minutes() {
-        let r = Rollups::new();
+        let r = Clocked::new();
         for site in 0..6 {
             for minute in 0..100 {
                 req(&r, minute, &format!("s{site}"), 200, 10, "/");
@@ -534,10 +531,9 @@ mod tests {
 
     #[test]
     fn paths_and_countries_are_capped_and_the_top_ten_sent() {
-        let r = Rollups::new();
+        let r = Clocked::new();
         for i in 0..(MAX_KEYS as u64 + 200) {
-            r.record_request_at(
-                7,
+            r.at(7).record_request(
                 "a",
                 200,
                 i + 1,
@@ -548,7 +544,7 @@ mod tests {
             );
         }
         let long = "/é".repeat(400);
-        r.record_request_at(7, "a", 200, 1, 0, 0, &long, None);
+        r.at(7).record_request("a", 200, 1, 0, 0, &long, None);
         let p = r.pending();
         let m = &p[0];
         assert_eq!(m.requests[1], MAX_KEYS as u64 + 201);
@@ -578,14 +574,18 @@ mod tests {
         assert_eq!(waf_category("waf_block_sqli"), None);
         assert_eq!(waf_category("waf_block__1"), None);
         assert_eq!(waf_category("waf_block_xss_"), None);
-        let r = Rollups::new();
-        r.record_plugin_metric_at(3, "a", "waf_block_sqli_942100", 2);
-        r.record_plugin_metric_at(3, "a", "waf_block_sqli_942101", 1);
-        r.record_plugin_metric_at(3, "a", "waf_block_protocol_attack_921110", 1);
-        r.record_plugin_metric_at(3, "a", "cache_hit", 5);
-        r.record_plugin_metric_at(3, "a", "waf_block_xss_941100", 0);
+        let r = Clocked::new();
+        r.at(3)
+            .record_plugin_metric("a", "waf_block_sqli_942100", 2);
+        r.at(3)
+            .record_plugin_metric("a", "waf_block_sqli_942101", 1);
+        r.at(3)
+            .record_plugin_metric("a", "waf_block_protocol_attack_921110", 1);
+        r.at(3).record_plugin_metric("a", "cache_hit", 5);
+        r.at(3).record_plugin_metric("a", "waf_block_xss_941100", 0);
         for i in 0..(MAX_ENTRIES + 3) {
-            r.record_plugin_metric_at(3, "b", &format!("waf_block_c{i}x_1"), 1);
+            r.at(3)
+                .record_plugin_metric("b", &format!("waf_block_c{i}x_1"), 1);
         }
         let p = r.pending();
         let a = &p[0];
@@ -599,11 +599,11 @@ mod tests {
 
     #[test]
     fn plugin_failures_count_and_a_changed_minute_is_not_forgotten() {
-        let r = Rollups::new();
-        r.record_plugin_metric_at(5, "a", "waf_block_xss_941100", 1);
+        let r = Clocked::new();
+        r.at(5).record_plugin_metric("a", "waf_block_xss_941100", 1);
         let sent = r.pending();
-        r.record_plugin_metric_at(5, "a", "waf_block_xss_941100", 1);
-        r.delivered_at(&sent, 9);
+        r.at(5).record_plugin_metric("a", "waf_block_xss_941100", 1);
+        r.at(9).delivered(&sent);
         assert_eq!(r.pending()[0].waf_blocks.get("xss"), Some(&2));
         r.record_plugin_failure("a");
         assert!(r.pending().iter().any(|m| m.plugin_failures == 1));

@@ -46,10 +46,19 @@ impl From<NodeError> for ApiError {
 
 #[derive(Serialize, ToSchema)]
 struct NodesBody {
-    nodes: Vec<Node>,
+    nodes: Vec<ListedNode>,
 }
 
-/// The tenant's nodes with their enrollment state.
+/// A node and, once it sent a heartbeat, its status.
+#[derive(Serialize, ToSchema)]
+struct ListedNode {
+    #[serde(flatten)]
+    node: Node,
+    status: Option<crate::telemetry::NodeStatus>,
+}
+
+/// The tenant's nodes with their enrollment state and status (online or offline, since when,
+/// version, bundle applied, last heartbeat).
 #[utoipa::path(get, path = "/api/t/{tenant}/nodes", tag = "nodes",
     params(("tenant" = String, Path, description = "Tenant id")),
     security(("session" = []), ("token" = [])),
@@ -60,9 +69,21 @@ async fn list(
     Path(t): Path<String>,
 ) -> Result<Json<NodesBody>, ApiError> {
     c.member_of(&s, &t).await?;
-    Ok(Json(NodesBody {
-        nodes: s.store.nodes(&t).await?,
-    }))
+    let mut statuses = s.telemetry.node_statuses(&t).await?;
+    let nodes = s
+        .store
+        .nodes(&t)
+        .await?
+        .into_iter()
+        .map(|node| {
+            let status = statuses
+                .iter()
+                .position(|st| st.node_id == node.id)
+                .map(|i| statuses.swap_remove(i));
+            ListedNode { node, status }
+        })
+        .collect();
+    Ok(Json(NodesBody { nodes }))
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -149,7 +170,7 @@ async fn enroll(
 }
 
 /// An enrolled, unrevoked node calling (`Authorization: Node <credential>`).
-struct NodeCaller(Node);
+pub(crate) struct NodeCaller(pub(crate) Node);
 
 impl FromRequestParts<AppState> for NodeCaller {
     type Rejection = ApiError;

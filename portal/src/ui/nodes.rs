@@ -1,5 +1,6 @@
 //! The nodes page: a tenant's nodes with their state (waiting for enrollment, enrolled, join
-//! token expired, revoked), a form that creates a node and shows its one-time join token and
+//! token expired, revoked) and status from heartbeats (online or offline and since when, bundle
+//! applied, last heartbeat), a form that creates a node and shows its one-time join token and
 //! the command that uses it, and revocation.
 
 use super::ctx::{AdminForm, Ctx};
@@ -35,6 +36,7 @@ fn state(node: &Node, at: i64) -> &'static str {
 
 async fn nodes_page(s: &AppState, ctx: &Ctx, form: FormView) -> Result<Response, UiError> {
     let at = now();
+    let statuses = s.telemetry.node_statuses(ctx.tenant()).await?;
     let nodes: Vec<_> = s
         .store
         .nodes(ctx.tenant())
@@ -43,6 +45,7 @@ async fn nodes_page(s: &AppState, ctx: &Ctx, form: FormView) -> Result<Response,
         .map(|n| {
             let mut row = json!(n);
             row["state"] = json!(state(&n, at));
+            row["status"] = json!(statuses.iter().find(|st| st.node_id == n.id));
             row
         })
         .collect();

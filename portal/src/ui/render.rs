@@ -37,6 +37,7 @@ const TEMPLATES: &[(&str, &str)] = templates![
     dashboard,
     sites,
     site_form,
+    site_dashboard,
     pools,
     pool_form,
     plugins,
@@ -62,6 +63,10 @@ fn env() -> &'static Environment<'static> {
         env.add_global("css_url", Value::from(super::assets::url("app.css")));
         env.add_global("js_url", Value::from(super::assets::url("app.js")));
         env.add_global("icon_url", Value::from(super::assets::url("icon.svg")));
+        env.add_global(
+            "dashboard_js_url",
+            Value::from(super::assets::url("dashboard.js")),
+        );
         env.set_formatter(format_value);
         env.add_filter("datetime", datetime);
         env.add_filter("filesize", filesize);

@@ -798,6 +798,15 @@ pub struct Account {
 
 /// Signs up `email` through the real flow and mints a write API token.
 pub async fn signed_up_with_token(p: &Portal, smtp: &SmtpSink, email: &str) -> Account {
+    signed_in_with_token(p, smtp, email).await.1
+}
+
+/// [`signed_up_with_token`], keeping the signed-in client (its session cookie).
+pub async fn signed_in_with_token(
+    p: &Portal,
+    smtp: &SmtpSink,
+    email: &str,
+) -> (reqwest::Client, Account) {
     let c = client();
     let (csrf, tenant) = onboard(p, smtp, &c, email, "Org").await;
     let (status, body) = post(
@@ -808,10 +817,11 @@ pub async fn signed_up_with_token(p: &Portal, smtp: &SmtpSink, email: &str) -> A
     )
     .await;
     assert_eq!(status, StatusCode::CREATED, "{body}");
-    Account {
+    let account = Account {
         tenant,
         token: body["token"].as_str().expect("token").to_string(),
-    }
+    };
+    (c, account)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -9,4 +9,5 @@ mod plugins;
 mod router;
 mod store;
 mod support;
+mod telemetry;
 mod ui;

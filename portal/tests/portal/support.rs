@@ -44,6 +44,15 @@ pub struct Portal {
 
 impl Portal {
     pub async fn start(database_url: &str, smtp_url: &str) -> Portal {
+        Portal::start_with(database_url, smtp_url, |_| {}).await
+    }
+
+    /// [`Portal::start`] with `tweak` applied to the config last.
+    pub async fn start_with(
+        database_url: &str,
+        smtp_url: &str,
+        tweak: impl FnOnce(&mut PortalConfig),
+    ) -> Portal {
         let data_dir = tempfile::tempdir().expect("data dir");
         let mut config = PortalConfig {
             data_dir: data_dir.path().to_path_buf(),
@@ -58,10 +67,12 @@ impl Portal {
             .expect("bind");
         let addr = listener.local_addr().expect("addr");
         config.public_url = format!("http://{addr}");
+        tweak(&mut config);
         let state = AppState::open(config).await.expect("open portal");
         let sender = weir_portal::mail::Sender::new(state.store.clone(), &state.config.smtp)
             .expect("sender");
         tokio::spawn(sender.run(Duration::from_millis(50)));
+        tokio::spawn(state.telemetry.clone().run_jobs());
         let app = weir_portal::router(state.clone());
         tokio::spawn(async move {
             let _ = axum::serve(
