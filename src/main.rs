@@ -1,6 +1,8 @@
 //! `weir`: one binary for every role. This file only parses the command line and dispatches.
 #![forbid(unsafe_code)]
 
+mod up;
+
 use anyhow::Context;
 
 /// mimalloc instead of glibc malloc: glibc's malloc/free were 17% of the proxy's CPU in a
@@ -22,15 +24,31 @@ struct Cli {
 enum Command {
     /// Run a proxy node.
     Proxy {
-        /// The node config file (TOML).
-        #[arg(long, short, env = "WEIR_CONFIG", default_value = "weir.toml")]
-        config: PathBuf,
+        /// The node config file (TOML; default weir.toml). With --data-dir: the node-local
+        /// [proxy] settings only (optional), sites come from the portal.
+        #[arg(long, short, env = "WEIR_CONFIG")]
+        config: Option<PathBuf>,
         /// Listen address for plain HTTP (repeatable); replaces proxy.listen.
         #[arg(long)]
         listen: Vec<String>,
         /// Admin API address; replaces proxy.admin_listen.
         #[arg(long)]
         admin_listen: Option<String>,
+        /// Run as a node managed by a portal, keeping its identity, last good bundle and
+        /// plugins in this directory.
+        #[arg(long, env = "WEIR_DATA_DIR")]
+        data_dir: Option<PathBuf>,
+        /// The portal's URL (to enroll; later read from the data dir).
+        #[arg(long, env = "WEIR_PORTAL", requires = "data_dir")]
+        portal: Option<String>,
+        /// The one-time join token the portal showed when the node was created.
+        #[arg(
+            long,
+            env = "WEIR_JOIN_TOKEN",
+            requires = "data_dir",
+            hide_env_values = true
+        )]
+        join_token: Option<String>,
     },
     /// Check a node config file and print every problem with its key path.
     CheckConfig {
@@ -44,6 +62,9 @@ enum Command {
     Portal(PortalArgs),
     /// Apply the portal's database migrations and exit.
     Migrate(PortalArgs),
+    /// Run everything in one process for a first try: the portal (SQLite), a demo backend
+    /// and one enrolled node serving the demo site.
+    Up(up::UpArgs),
 }
 
 /// Where the portal's settings come from (file, then `WEIR_*` environment, then these flags).
@@ -328,27 +349,43 @@ fn main() -> ExitCode {
             config,
             listen,
             admin_listen,
+            data_dir,
+            portal,
+            join_token,
         } => {
             weir_proxy::init_logging();
             let overrides = weir_proxy::Overrides {
                 listen: (!listen.is_empty()).then_some(listen),
                 admin_listen,
             };
-            match weir_proxy::run(config.clone(), overrides)
-                .with_context(|| format!("weir proxy --config {}", config.display()))
-            {
-                Ok(()) => ExitCode::SUCCESS,
-                Err(e) => {
-                    eprintln!("error: {e:#}");
-                    ExitCode::FAILURE
+            let result = match data_dir {
+                Some(data_dir) => weir_proxy::run_managed(
+                    weir_proxy::ManagedOptions {
+                        data_dir: data_dir.clone(),
+                        portal,
+                        join_token: join_token.map(weir_bundle::Secret::new),
+                        settings: config,
+                    },
+                    overrides,
+                )
+                .with_context(|| format!("weir proxy --data-dir {}", data_dir.display())),
+                None => {
+                    let config = config.unwrap_or_else(|| PathBuf::from("weir.toml"));
+                    weir_proxy::run(config.clone(), overrides)
+                        .with_context(|| format!("weir proxy --config {}", config.display()))
                 }
-            }
+            };
+            exit_code(result)
         }
         Command::Portal(args) => {
             weir_proxy::init_logging();
             exit_code(portal_command(&args, false).context("weir portal"))
         }
         Command::Migrate(args) => exit_code(portal_command(&args, true).context("weir migrate")),
+        Command::Up(args) => {
+            weir_proxy::init_logging();
+            exit_code(up::run(args).context("weir up"))
+        }
         Command::Plugin(cmd) => exit_code(plugin_command(cmd)),
         Command::CheckConfig { file } => {
             match weir_proxy::PluginEngine::new(weir_proxy::Metrics::new())

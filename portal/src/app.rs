@@ -67,7 +67,7 @@ impl AppState {
             .await
             .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
         Ok(AppState {
-            config_service: TenantConfig::new(store.clone(), registry.clone()),
+            config_service: TenantConfig::new(store.clone(), registry.clone(), nodes.hub().clone()),
             registry,
             nodes,
             telemetry: Telemetry::start(store.clone(), config.clone()),
@@ -109,26 +109,60 @@ pub fn router(state: AppState) -> Router {
         .with_state(state)
 }
 
-/// Runs the portal until the process ends: migrations, outbox sender, HTTP.
-pub async fn serve(config: PortalConfig) -> Result<(), StartError> {
+/// A portal serving in the background.
+pub struct Running {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its state (services, store).
+    pub state: AppState,
+    /// The HTTP server; ends only on a listener error.
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+}
+
+/// Starts the portal on `config.listen`: migrations, outbox sender, replica follower
+/// (PostgreSQL), HTTP.
+pub async fn start(config: PortalConfig) -> Result<Running, StartError> {
     let listen = config.listen.clone();
+    let listener = tokio::net::TcpListener::bind(&listen)
+        .await
+        .map_err(|e| StartError::Listen(listen.clone(), e))?;
+    start_on(config, listener).await
+}
+
+/// [`start`] on a listener bound already (its address may be in `config.public_url`).
+pub async fn start_on(
+    config: PortalConfig,
+    listener: tokio::net::TcpListener,
+) -> Result<Running, StartError> {
+    let listen = config.listen.clone();
+    let addr = listener
+        .local_addr()
+        .map_err(|e| StartError::Listen(listen.clone(), e))?;
     let state = AppState::open(config).await?;
     let sender = Sender::new(state.store.clone(), &state.config.smtp)
         .map_err(|e| StartError::Setup(e.to_string()))?;
     tokio::spawn(sender.run(Duration::from_millis(state.config.smtp.poll_ms)));
+    tokio::spawn(state.nodes.hub().clone().follow_postgres());
     tokio::spawn(state.telemetry.clone().run_jobs());
-    let listener = tokio::net::TcpListener::bind(&listen)
+    tracing::info!(listen = %addr, public_url = %state.config.public_url, "portal listening");
+    let app = router(state.clone()).into_make_service_with_connect_info::<SocketAddr>();
+    let server = tokio::spawn(async move { axum::serve(listener, app).await });
+    Ok(Running {
+        addr,
+        state,
+        server,
+    })
+}
+
+/// Runs the portal until the process ends.
+pub async fn serve(config: PortalConfig) -> Result<(), StartError> {
+    let listen = config.listen.clone();
+    let running = start(config).await?;
+    println!("weir portal listening on http://{}", running.addr);
+    let failed = |e: std::io::Error| StartError::Listen(listen.clone(), e);
+    running
+        .server
         .await
-        .map_err(|e| StartError::Listen(listen.clone(), e))?;
-    let local = listener
-        .local_addr()
-        .map_err(|e| StartError::Listen(listen.clone(), e))?;
-    tracing::info!(listen = %local, public_url = %state.config.public_url, "portal listening");
-    println!("weir portal listening on http://{local}");
-    axum::serve(
-        listener,
-        router(state).into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .await
-    .map_err(|e| StartError::Listen(listen, e))
+        .map_err(|e| failed(std::io::Error::other(e)))?
+        .map_err(failed)
 }

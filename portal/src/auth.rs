@@ -163,15 +163,13 @@ impl Accounts {
         Ok(token)
     }
 
-    /// Creates the account and its tenant and emails a verification link. An email that
-    /// already has an account gets a "you already have an account" email instead; the answer
-    /// is the same either way.
-    pub async fn signup(
+    /// Checks a signup's fields and hashes the password.
+    async fn new_user<'o>(
         &self,
         email: &str,
         password: &str,
-        organisation: &str,
-    ) -> Result<(), AuthError> {
+        organisation: &'o str,
+    ) -> Result<(NewUser, &'o str), AuthError> {
         let email = normalize_email(email)?;
         check_password(password, &email)?;
         let organisation = organisation.trim();
@@ -183,9 +181,40 @@ impl Accounts {
         }
         let user = NewUser {
             id: new_id("usr"),
-            email: email.clone(),
+            email,
             password_hash: self.hash(password).await?,
         };
+        Ok((user, organisation))
+    }
+
+    /// Creates an account whose address is taken as confirmed, with its tenant (operators
+    /// only: `weir up`'s demo login). Returns (user id, tenant id).
+    pub async fn create_confirmed(
+        &self,
+        email: &str,
+        password: &str,
+        organisation: &str,
+    ) -> Result<(String, String), AuthError> {
+        let (user, organisation) = self.new_user(email, password, organisation).await?;
+        let tenant = new_id("tnt");
+        self.store
+            .create_account(&user, &tenant, organisation, now())
+            .await?;
+        self.store.mark_verified(&user.id, now()).await?;
+        Ok((user.id, tenant))
+    }
+
+    /// Creates the account and its tenant and emails a verification link. An email that
+    /// already has an account gets a "you already have an account" email instead; the answer
+    /// is the same either way.
+    pub async fn signup(
+        &self,
+        email: &str,
+        password: &str,
+        organisation: &str,
+    ) -> Result<(), AuthError> {
+        let (user, organisation) = self.new_user(email, password, organisation).await?;
+        let email = user.email.clone();
         let base = self.config.base_url();
         match self
             .store

@@ -11,6 +11,7 @@ pub mod auth;
 pub mod config;
 pub mod db;
 pub mod error;
+pub mod hub;
 pub mod mail;
 pub mod nodes;
 mod pages;
@@ -23,5 +24,5 @@ pub mod tokens;
 mod ui;
 
 pub use api::openapi;
-pub use app::{router, serve, AppState, StartError};
+pub use app::{router, serve, start, start_on, AppState, Running, StartError};
 pub use config::{ConfigError, Flags, PortalConfig};

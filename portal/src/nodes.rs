@@ -3,7 +3,9 @@
 //! verify the bundles it receives (`signed_bundle`). Tokens and credentials are random, stored only as
 //! SHA-256; a revoked node's credential stops working at once.
 
-use crate::db::now;
+use crate::db::{now, Pool};
+use crate::hub::Hub;
+use crate::registry::parse_registry_source;
 use crate::store::{Node, Store, StoreError};
 use crate::tokens::{hash_token, new_id, new_token};
 use base64::engine::general_purpose::STANDARD;
@@ -50,11 +52,60 @@ pub struct Enrolled {
     pub portal_public_key: String,
 }
 
+/// Signs tenants' bundles for their nodes with the portal's key.
+#[derive(Clone)]
+pub struct Signer {
+    store: Store,
+    key: SigningKey,
+}
+
+impl Signer {
+    /// The portal's public key, base64.
+    pub fn public_key(&self) -> String {
+        signing::public_key(&self.key)
+    }
+
+    /// The tenant's newest config as its nodes get it, signed: version 0 and an empty bundle
+    /// when nothing is configured yet; uploaded plugins named by content (`sha256:HEX`, which
+    /// nodes download and check) instead of `registry:NAME@VERSION`.
+    pub async fn signed_bundle(&self, tenant_id: &str) -> Result<SignedBundle, StoreError> {
+        let (version, json) = self
+            .store
+            .latest_config_version(tenant_id)
+            .await?
+            .unwrap_or_else(|| (0, Bundle::default().to_json()));
+        let json = self.plugins_by_content(tenant_id, json).await?;
+        Ok(signing::sign(&self.key, version, &json))
+    }
+
+    async fn plugins_by_content(
+        &self,
+        tenant_id: &str,
+        json: String,
+    ) -> Result<String, StoreError> {
+        let Ok(mut bundle) = Bundle::from_json(&json) else {
+            return Ok(json);
+        };
+        let mut changed = false;
+        for plugin in bundle.sites.iter_mut().flat_map(|s| s.plugins.iter_mut()) {
+            let Some((name, version)) = parse_registry_source(&plugin.source) else {
+                continue;
+            };
+            if let Some(v) = self.store.plugin_version(tenant_id, name, version).await? {
+                plugin.source = format!("sha256:{}", v.sha256);
+                changed = true;
+            }
+        }
+        Ok(if changed { bundle.to_json() } else { json })
+    }
+}
+
 /// The node service.
 #[derive(Clone)]
 pub struct Nodes {
     store: Store,
-    signing: SigningKey,
+    signer: Signer,
+    hub: Hub,
 }
 
 impl Nodes {
@@ -74,26 +125,44 @@ impl Nodes {
                     "portal_secrets.bundle_signing_key is not 32 base64 bytes".into(),
                 ))
             })?;
+        let signer = Signer {
+            store: store.clone(),
+            key: SigningKey::from_bytes(&bytes),
+        };
+        let postgres = match store.pool() {
+            Pool::Postgres(pg) => Some(pg.clone()),
+            Pool::Sqlite(_) => None,
+        };
         Ok(Nodes {
+            hub: Hub::new(signer.clone(), postgres),
             store,
-            signing: SigningKey::from_bytes(&bytes),
+            signer,
         })
     }
 
     /// The portal's public key, base64.
     pub fn public_key(&self) -> String {
-        signing::public_key(&self.signing)
+        self.signer.public_key()
     }
 
-    /// The tenant's newest config, signed for its nodes (version 0 and an empty bundle when
-    /// nothing is configured yet).
+    /// The push hub.
+    pub fn hub(&self) -> &Hub {
+        &self.hub
+    }
+
+    /// The tenant's newest config, signed for its nodes.
     pub async fn signed_bundle(&self, tenant_id: &str) -> Result<SignedBundle, StoreError> {
-        let (version, json) = self
-            .store
-            .latest_config_version(tenant_id)
-            .await?
-            .unwrap_or_else(|| (0, Bundle::default().to_json()));
-        Ok(signing::sign(&self.signing, version, &json))
+        self.signer.signed_bundle(tenant_id).await
+    }
+
+    /// Revokes a node of the tenant: its credential stops working and its stream ends at
+    /// once. False when the tenant has no such node.
+    pub async fn revoke(&self, tenant_id: &str, node_id: &str) -> Result<bool, StoreError> {
+        let revoked = self.store.revoke_node(tenant_id, node_id, now()).await?;
+        if revoked {
+            self.hub.revoked(node_id).await;
+        }
+        Ok(revoked)
     }
 
     /// Creates a node waiting for enrollment; returns it and its join token (shown once).

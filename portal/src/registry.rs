@@ -28,6 +28,12 @@ pub enum RegistryError {
     Store(#[from] StoreError),
 }
 
+/// The name and version in a `registry:NAME@VERSION` plugin source.
+pub fn parse_registry_source(source: &str) -> Option<(&str, i64)> {
+    let (name, version) = source.strip_prefix("registry:")?.split_once('@')?;
+    Some((name, version.parse().ok()?))
+}
+
 /// The registry.
 #[derive(Clone)]
 pub struct Registry {
@@ -125,11 +131,7 @@ impl Registry {
                 weir_proxy::builtin_plugin_names().join(", ")
             )
         };
-        let (name, version) = source
-            .strip_prefix("registry:")
-            .and_then(|r| r.split_once('@'))
-            .ok_or_else(unknown)?;
-        let version: i64 = version.parse().map_err(|_| unknown())?;
+        let (name, version) = parse_registry_source(source).ok_or_else(unknown)?;
         let missing = || format!("this tenant has no plugin {name} version {version}");
         let v = self
             .store

@@ -4,6 +4,7 @@
 //! version can be diffed against another and rolled back to.
 
 use crate::db::now;
+use crate::hub::Hub;
 use crate::registry::Registry;
 use crate::store::{ConfigChange, ConfigItem, Store, StoreError, VersionInfo};
 use crate::tokens::hash_token;
@@ -62,6 +63,7 @@ pub struct DiffLine {
 pub struct TenantConfig {
     store: Store,
     registry: Registry,
+    hub: Hub,
 }
 
 fn parse_item<T: serde::de::DeserializeOwned>(spec: &str) -> Result<T, StoreError> {
@@ -105,9 +107,30 @@ fn relative_to(problems: Problems, prefix: &str) -> Problems {
 }
 
 impl TenantConfig {
-    /// The service.
-    pub fn new(store: Store, registry: Registry) -> TenantConfig {
-        TenantConfig { store, registry }
+    /// The service; saved changes are pushed to connected nodes through `hub`.
+    pub fn new(store: Store, registry: Registry, hub: Hub) -> TenantConfig {
+        TenantConfig {
+            store,
+            registry,
+            hub,
+        }
+    }
+
+    /// Stores a change as the tenant's next version and pushes it to the tenant's nodes.
+    async fn save(
+        &self,
+        tenant_id: &str,
+        change: &ConfigChange,
+        bundle: &Bundle,
+        summary: &str,
+        author: &str,
+    ) -> Result<i64, ConfigError> {
+        let version = self
+            .store
+            .save_config(tenant_id, change, &bundle.to_json(), summary, author, now())
+            .await?;
+        self.hub.changed(tenant_id).await;
+        Ok(version)
     }
 
     /// Portal rules on a site's chain: each source names a component this tenant may use, and
@@ -201,17 +224,14 @@ impl TenantConfig {
             id: id.into(),
             spec,
         };
-        Ok(self
-            .store
-            .save_config(
-                tenant_id,
-                &ConfigChange::Put(item),
-                &bundle.to_json(),
-                &format!("{verb} {} {id}", kind.as_str()),
-                author,
-                now(),
-            )
-            .await?)
+        self.save(
+            tenant_id,
+            &ConfigChange::Put(item),
+            &bundle,
+            &format!("{verb} {} {id}", kind.as_str()),
+            author,
+        )
+        .await
     }
 
     /// Deletes an item; refused when something still refers to it.
@@ -240,17 +260,8 @@ impl TenantConfig {
             id: id.into(),
         };
         let summary = format!("delete {} {id}", kind.as_str());
-        Ok(self
-            .store
-            .save_config(
-                tenant_id,
-                &change,
-                &bundle.to_json(),
-                &summary,
-                author,
-                now(),
-            )
-            .await?)
+        self.save(tenant_id, &change, &bundle, &summary, author)
+            .await
     }
 
     /// The history, newest first.
@@ -317,17 +328,14 @@ impl TenantConfig {
                 spec: serde_json::to_string(pool).unwrap_or_default(),
             });
         }
-        Ok(self
-            .store
-            .save_config(
-                tenant_id,
-                &ConfigChange::ReplaceAll(items),
-                &bundle.to_json(),
-                &format!("roll back to version {version}"),
-                author,
-                now(),
-            )
-            .await?)
+        self.save(
+            tenant_id,
+            &ConfigChange::ReplaceAll(items),
+            &bundle,
+            &format!("roll back to version {version}"),
+            author,
+        )
+        .await
     }
 }
 

@@ -2,7 +2,7 @@
 //!
 //! | method | path | does |
 //! |---|---|---|
-//! | GET | `/status` | every pool and backend: available, healthy, ejected, draining, in flight, weight |
+//! | GET | `/status` | config generation, the portal bundle in force (managed nodes), every pool and backend: available, healthy, ejected, draining, in flight, weight |
 //! | POST | `/pools/{pool}/backends/{addr}/drain` | no new requests to the backend; in-flight ones finish |
 //! | POST | `/pools/{pool}/backends/{addr}/undrain` | takes new requests again |
 //! | PUT | `/pools/{pool}/backends/{addr}/weight` | body `{"weight": N}`, 0-10000, until the next reload |
@@ -11,7 +11,7 @@
 //! | GET | `/ready` | 200 once serving and listening for signals, 503 while starting or draining (no token needed) |
 
 use crate::backend::BackendState;
-use crate::state::Shared;
+use crate::state::{ConfigSource, Shared};
 use async_trait::async_trait;
 use axum::extract::{Path, Request, State};
 use axum::http::{header, StatusCode};
@@ -123,7 +123,16 @@ struct PoolStatus {
 #[derive(Serialize)]
 struct NodeStatus {
     generation: u64,
+    /// The portal bundle in force (managed nodes only).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    bundle: Option<BundleStatus>,
     pools: Vec<PoolStatus>,
+}
+
+#[derive(Serialize)]
+struct BundleStatus {
+    version: i64,
+    hash: String,
 }
 
 async fn status(State(shared): State<Arc<Shared>>) -> Json<NodeStatus> {
@@ -139,8 +148,16 @@ async fn status(State(shared): State<Arc<Shared>>) -> Json<NodeStatus> {
         })
         .collect();
     pools.sort_by(|a, b| a.id.cmp(&b.id));
+    let bundle = matches!(shared.source(), ConfigSource::Managed { .. }).then(|| {
+        let applied = shared.applied();
+        BundleStatus {
+            version: applied.version,
+            hash: applied.hash,
+        }
+    });
     Json(NodeStatus {
         generation: runtime.generation,
+        bundle,
         pools,
     })
 }

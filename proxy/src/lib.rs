@@ -6,6 +6,7 @@
 #![deny(unsafe_code)]
 
 mod admin;
+pub mod agent;
 mod backend;
 mod balancer;
 mod client_guard;
@@ -27,6 +28,7 @@ mod signals;
 mod state;
 mod tls;
 
+pub use agent::ManagedOptions;
 pub use loader::{load, LoadError, LoadedConfig, Overrides};
 pub use logging::init as init_logging;
 pub use metrics::Metrics;
@@ -65,6 +67,9 @@ pub enum StartError {
     /// The wasm engine could not start.
     #[error("plugin engine: {0}")]
     Plugins(String),
+    /// A managed node could not enroll or open its data directory.
+    #[error(transparent)]
+    Managed(#[from] agent::EnrollError),
     /// Pingora refused a TLS listener.
     #[error("TLS listener {addr}: {message}")]
     Tls {
@@ -86,12 +91,33 @@ fn bind_check(key: &'static str, addr: &str) -> Result<std::net::TcpListener, St
 /// Loads the config at `config_path` and serves it until SIGTERM/SIGINT. Returns only on
 /// start-up errors or after shutdown.
 pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError> {
+    serve(state::ConfigSource::File(config_path), overrides, None)
+}
+
+/// Runs a node managed by a portal: enrolls when its data directory has no identity yet,
+/// serves the last good bundle kept there at once (none: every host gets the 404 page) and
+/// follows the portal's pushes. Returns only on start-up errors or after shutdown.
+pub fn run_managed(opts: ManagedOptions, overrides: Overrides) -> Result<(), StartError> {
+    let (dir, id) = agent::identity(&opts)?;
+    let source = state::ConfigSource::Managed {
+        settings: opts.settings.clone(),
+        dir: dir.clone(),
+        portal_key: id.portal_public_key.clone(),
+    };
+    serve(source, overrides, Some((dir, id)))
+}
+
+fn serve(
+    source: state::ConfigSource,
+    overrides: Overrides,
+    managed: Option<(agent::NodeDir, agent::NodeIdentity)>,
+) -> Result<(), StartError> {
     let _ = rustls::crypto::ring::default_provider().install_default();
     if let Err(e) = signals::install_early() {
         tracing::warn!(error = %e, "cannot register signal handlers early");
     }
     let plugins = PluginEngine::new(Metrics::new()).map_err(StartError::Plugins)?;
-    let loaded = load(&config_path, &overrides, &plugins)?;
+    let (loaded, applied) = source.load(&overrides, &plugins, None)?;
     let settings = loaded.config.proxy.clone();
 
     // Bind-test every address first so a taken port is a clear error, not a panic later.
@@ -111,7 +137,9 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
     }
 
     let runtime = runtime::Runtime::build(&loaded, None, 1);
-    let shared = Arc::new(state::Shared::new(config_path, overrides, runtime, plugins));
+    let shared = Arc::new(state::Shared::new(
+        source, overrides, runtime, plugins, applied,
+    ));
 
     let mut conf = ServerConf {
         threads: if settings.threads == 0 {
@@ -180,6 +208,11 @@ pub fn run(config_path: PathBuf, overrides: Overrides) -> Result<(), StartError>
             listener: Mutex::new(Some(admin_listener)),
         },
     ));
+    if let Some((dir, id)) = managed {
+        let agent = agent::Agent::new(Arc::clone(&shared), dir, id)
+            .map_err(|e| StartError::Managed(agent::EnrollError::Portal(e)))?;
+        server.add_service(background_service("portal agent", agent));
+    }
     tracing::info!(
         listen = ?settings.listen,
         tls_listen = ?settings.tls_listen,

@@ -104,17 +104,70 @@ pub fn load(
         path: path.to_path_buf(),
         source,
     })?;
-    let mut config = NodeConfig::from_toml(&text).map_err(|source| LoadError::Parse {
+    let config = NodeConfig::from_toml(&text).map_err(|source| LoadError::Parse {
         path: path.to_path_buf(),
         source,
     })?;
+    let base = path.parent().unwrap_or(Path::new("."));
+    finish(config, base, overrides, plugins)
+}
+
+/// Loads a portal-managed node's config: the node-local `[proxy]` settings from `settings`
+/// (a TOML file without sites or pools; none: defaults) and `bundle`, the sites and pools the
+/// portal sent. Relative paths in the settings are relative to that file; without one, to
+/// `data_dir`. Plugins are precompiled into `data_dir/plugin-cache` unless the settings say
+/// otherwise, so a restart serves at once.
+pub fn load_managed(
+    settings: Option<&Path>,
+    bundle: weir_bundle::Bundle,
+    data_dir: &Path,
+    overrides: &Overrides,
+    plugins: &Arc<PluginEngine>,
+) -> Result<LoadedConfig, LoadError> {
+    let mut config = NodeConfig::default();
+    let mut base = data_dir;
+    if let Some(path) = settings {
+        let text = std::fs::read_to_string(path).map_err(|source| LoadError::Read {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        config = NodeConfig::from_toml(&text).map_err(|source| LoadError::Parse {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        if !config.bundle.sites.is_empty() || !config.bundle.pools.is_empty() {
+            let mut p = Problems::default();
+            p.push(
+                "site",
+                format!(
+                    "a node managed by a portal serves the portal's sites and pools; remove [[site]] and [[pool]] from {}",
+                    path.display()
+                ),
+            );
+            return Err(LoadError::Invalid(p));
+        }
+        base = path.parent().unwrap_or(Path::new("."));
+    }
+    config.bundle = bundle;
+    if config.proxy.plugin_cache_dir.is_none() {
+        config.proxy.plugin_cache_dir = Some(data_dir.join("plugin-cache").display().to_string());
+    }
+    finish(config, base, overrides, plugins)
+}
+
+/// The layers after the file (environment, flags), validation, then the files it names.
+fn finish(
+    mut config: NodeConfig,
+    base: &Path,
+    overrides: &Overrides,
+    plugins: &Arc<PluginEngine>,
+) -> Result<LoadedConfig, LoadError> {
     let mut problems = apply_env(&mut config, |k| std::env::var(k).ok());
     apply_overrides(&mut config, overrides);
     problems.extend(config.validate());
     if !problems.is_empty() {
         return Err(LoadError::Invalid(problems));
     }
-    let base = path.parent().unwrap_or(Path::new("."));
     load_files(config, base, plugins)
 }
 

@@ -17,5 +17,5 @@ pub mod waf_corpus;
 
 pub use backend::Backend;
 pub use certs::TestCa;
-pub use load::{hammer, Outcome};
+pub use load::{get, hammer, Outcome};
 pub use node::{free_addr, Node, NodeBuilder};

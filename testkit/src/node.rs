@@ -13,6 +13,8 @@ pub struct NodeBuilder {
     files: Vec<(String, Vec<u8>)>,
     tls: bool,
     envs: Vec<(String, String)>,
+    args: Vec<String>,
+    addrs: Option<(SocketAddr, SocketAddr)>,
 }
 
 /// A running `weir proxy`.
@@ -43,7 +45,22 @@ impl NodeBuilder {
             files: Vec::new(),
             tls: false,
             envs: Vec::new(),
+            args: Vec::new(),
+            addrs: None,
         }
+    }
+
+    /// Extra command-line arguments after `proxy --config FILE`.
+    pub fn arg(mut self, arg: impl Into<String>) -> Self {
+        self.args.push(arg.into());
+        self
+    }
+
+    /// Serves on these addresses (HTTP, admin) instead of free ones: a node restarted in
+    /// place.
+    pub fn at(mut self, http: SocketAddr, admin: SocketAddr) -> Self {
+        self.addrs = Some((http, admin));
+        self
     }
 
     /// An extra line in `[proxy]`, e.g. `h2c = true`.
@@ -85,8 +102,7 @@ impl NodeBuilder {
         for (name, contents) in &self.files {
             std::fs::write(dir.path().join(name), contents).expect("write file");
         }
-        let http = free_addr();
-        let admin = free_addr();
+        let (http, admin) = self.addrs.unwrap_or_else(|| (free_addr(), free_addr()));
         let https = self.tls.then(free_addr);
         let mut config =
             format!("[proxy]\nlisten = [\"{http}\"]\nadmin_listen = \"{admin}\"\nthreads = 2\n");
@@ -105,6 +121,7 @@ impl NodeBuilder {
         cmd.arg("proxy")
             .arg("--config")
             .arg(dir.path().join("weir.toml"))
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log);

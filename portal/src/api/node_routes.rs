@@ -1,6 +1,7 @@
 //! Nodes: a tenant's nodes (`/api/t/{tenant}/nodes`: list, create with a one-time join token,
 //! revoke) and the node-facing API (`/api/node/v1/…`: enroll with the join token, then calls
-//! with `Authorization: Node <credential>`: who am I, the newest signed bundle).
+//! with `Authorization: Node <credential>`: who am I, the newest signed bundle, the event
+//! stream that pushes bundles, plugin components by SHA-256).
 
 use super::JsonBody;
 use crate::app::AppState;
@@ -25,6 +26,8 @@ pub fn routes() -> OpenApiRouter<AppState> {
         .routes(routes!(enroll))
         .routes(routes!(whoami))
         .routes(routes!(bundle))
+        .routes(routes!(events))
+        .routes(routes!(blob))
 }
 
 impl From<NodeError> for ApiError {
@@ -141,7 +144,7 @@ async fn revoke(
     Path((t, id)): Path<(String, String)>,
 ) -> Result<StatusCode, ApiError> {
     c.admin_of(&s, &t).await?;
-    if s.store.revoke_node(&t, &id, crate::db::now()).await? {
+    if s.nodes.revoke(&t, &id).await? {
         Ok(StatusCode::NO_CONTENT)
     } else {
         Err(ApiError::NotFound)
@@ -220,4 +223,109 @@ async fn bundle(
         return Ok(StatusCode::NO_CONTENT.into_response());
     }
     Ok(Json(signed).into_response())
+}
+
+/// How often nodes send heartbeats (told in the stream's `hello`).
+pub const HEARTBEAT_MS: u64 = 5_000;
+/// A comment on the stream this often keeps proxies and the node's idle check content.
+const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
+
+/// The node's event stream (server-sent events). Send `X-Weir-Bundle-Hash` (SHA-256 of the
+/// bundle JSON the node serves). Events: `hello` (`{"node_id", "heartbeat_ms"}`), then
+/// `bundle` (a signed bundle) at once when the node's differs from the newest, and again each
+/// time the tenant's config changes. A revoked node's stream ends at once.
+#[utoipa::path(get, path = "/api/node/v1/events", tag = "nodes",
+    params(("x-weir-bundle-hash" = Option<String>, Header, description = "SHA-256 hex of the bundle JSON the node serves")),
+    security(("node" = [])),
+    responses((status = 200, content_type = "text/event-stream", description = "the event stream"),
+        (status = 401, body = ErrorBody)))]
+async fn events(
+    State(s): State<AppState>,
+    NodeCaller(node): NodeCaller,
+    headers: axum::http::HeaderMap,
+) -> Result<Response, ApiError> {
+    use axum::response::sse::{Event, KeepAlive, Sse};
+    let have = headers
+        .get("x-weir-bundle-hash")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .to_string();
+    let revocations = s.nodes.hub().revocations();
+    let bundles = s.nodes.hub().subscribe(&node.tenant_id).await?;
+    let hello = Event::default()
+        .event("hello")
+        .data(serde_json::json!({ "node_id": node.id, "heartbeat_ms": HEARTBEAT_MS }).to_string());
+    struct Stream {
+        node_id: String,
+        have: Option<String>,
+        bundles: tokio::sync::watch::Receiver<Option<std::sync::Arc<crate::hub::Pushed>>>,
+        revocations: tokio::sync::broadcast::Receiver<String>,
+    }
+    let state = Stream {
+        node_id: node.id,
+        have: Some(have),
+        bundles,
+        revocations,
+    };
+    let rest = futures_util::stream::unfold(state, |mut st| async move {
+        loop {
+            if let Some(have) = st.have.take() {
+                // The bundle in force now, unless the node serves it already.
+                let now = st.bundles.borrow_and_update().clone();
+                match now {
+                    Some(p) if p.hash != have => return Some((p, st)),
+                    _ => continue,
+                }
+            }
+            tokio::select! {
+                changed = st.bundles.changed() => {
+                    changed.ok()?;
+                    let next = st.bundles.borrow_and_update().clone();
+                    if let Some(p) = next {
+                        return Some((p, st));
+                    }
+                }
+                revoked = st.revocations.recv() => match revoked {
+                    Ok(id) if id == st.node_id => return None,
+                    Ok(_) | Err(tokio::sync::broadcast::error::RecvError::Lagged(_)) => {}
+                    Err(tokio::sync::broadcast::error::RecvError::Closed) => return None,
+                },
+            }
+        }
+    });
+    use futures_util::StreamExt as _;
+    let stream = futures_util::stream::once(async { hello })
+        .chain(rest.map(|p| Event::default().event("bundle").data(p.json.as_str())))
+        .map(Ok::<_, std::convert::Infallible>);
+    Ok(Sse::new(stream)
+        .keep_alive(KeepAlive::new().interval(KEEPALIVE))
+        .into_response())
+}
+
+/// A plugin component the tenant uploaded, by SHA-256 (as named by `sha256:HEX` sources in
+/// the signed bundle). Nodes check the hash of what they get.
+#[utoipa::path(get, path = "/api/node/v1/blobs/{sha256}", tag = "nodes",
+    params(("sha256" = String, Path, description = "SHA-256 hex of the component")),
+    security(("node" = [])),
+    responses((status = 200, content_type = "application/wasm", description = "the component"),
+        (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)))]
+async fn blob(
+    State(s): State<AppState>,
+    NodeCaller(node): NodeCaller,
+    Path(sha256): Path<String>,
+) -> Result<Response, ApiError> {
+    let well_formed = sha256.len() == 64 && sha256.bytes().all(|b| b.is_ascii_hexdigit());
+    if !well_formed {
+        return Err(ApiError::NotFound);
+    }
+    let bytes = s
+        .store
+        .plugin_blob(&node.tenant_id, &sha256.to_ascii_lowercase())
+        .await?
+        .ok_or(ApiError::NotFound)?;
+    Ok((
+        [(axum::http::header::CONTENT_TYPE, "application/wasm")],
+        bytes,
+    )
+        .into_response())
 }

@@ -92,7 +92,7 @@ async fn revoke(
     State(s): State<AppState>,
     AdminForm { ctx, id, .. }: AdminForm,
 ) -> Result<Response, UiError> {
-    if !s.store.revoke_node(ctx.tenant(), &id, now()).await? {
+    if !s.nodes.revoke(ctx.tenant(), &id).await? {
         return Err(UiError::NotFound);
     }
     Ok(redirect_with_flash(

@@ -2,7 +2,6 @@
 //! database), and a running portal with its outbox sender.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 use weir_portal::db::Pool;
 use weir_portal::store::Store;
 use weir_portal::{AppState, PortalConfig};
@@ -68,19 +67,10 @@ impl Portal {
         let addr = listener.local_addr().expect("addr");
         config.public_url = format!("http://{addr}");
         tweak(&mut config);
-        let state = AppState::open(config).await.expect("open portal");
-        let sender = weir_portal::mail::Sender::new(state.store.clone(), &state.config.smtp)
-            .expect("sender");
-        tokio::spawn(sender.run(Duration::from_millis(50)));
-        tokio::spawn(state.telemetry.clone().run_jobs());
-        let app = weir_portal::router(state.clone());
-        tokio::spawn(async move {
-            let _ = axum::serve(
-                listener,
-                app.into_make_service_with_connect_info::<SocketAddr>(),
-            )
-            .await;
-        });
+        let running = weir_portal::start_on(config, listener)
+            .await
+            .expect("start portal");
+        let state = running.state;
         Portal {
             addr,
             state,

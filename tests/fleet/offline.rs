@@ -1,0 +1,97 @@
+//! Offline survival: with the portal killed, a node keeps serving; restarted while the portal
+//! is still down, it serves its last good bundle from its data directory; when the portal is
+//! back, a change reaches it. No request fails while the node runs.
+
+use crate::support::{eventually, managed, served_by, PortalProc};
+use serde_json::json;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+use weir_testkit::{get, Backend, Node, Outcome};
+
+/// GETs in a loop until stopped; every outcome.
+fn load(node: &Node) -> (Arc<AtomicBool>, tokio::task::JoinHandle<Vec<Outcome>>) {
+    let stop = Arc::new(AtomicBool::new(false));
+    let client = node.client(&["shop.test"]);
+    let url = node.url("shop.test", "/");
+    let flag = Arc::clone(&stop);
+    let task = tokio::spawn(async move {
+        let mut out = Vec::new();
+        while !flag.load(Ordering::Relaxed) {
+            out.push(get(&client, &url).await);
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        out
+    });
+    (stop, task)
+}
+
+async fn finish(run: (Arc<AtomicBool>, tokio::task::JoinHandle<Vec<Outcome>>)) -> Vec<Outcome> {
+    run.0.store(true, Ordering::Relaxed);
+    run.1.await.expect("load")
+}
+
+fn failures(out: &[Outcome]) -> Vec<&Outcome> {
+    out.iter().filter(|o| !o.is_success()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
+    let (a, b) = (Backend::start("a").await, Backend::start("b").await);
+    let mut portal = PortalProc::start().await;
+    portal.pool("web", &[a.addr()]).await;
+    portal
+        .put(
+            "sites",
+            "shop",
+            json!({"hosts": ["shop.test"], "pool": "web"}),
+        )
+        .await;
+    let (_, join) = portal.new_node("edge").await;
+    let data = tempfile::tempdir().expect("dir");
+    let node = managed(data.path(), &portal.url(""), Some(&join))
+        .start("")
+        .await;
+    eventually(Duration::from_secs(10), "the first bundle", || async {
+        (served_by(&node, "shop.test").await.as_deref() == Some("a")).then_some(())
+    })
+    .await;
+
+    // The portal dies; traffic goes on.
+    let run = load(&node);
+    portal.kill();
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let out = finish(run).await;
+    assert!(out.len() > 20, "{} requests", out.len());
+    assert!(failures(&out).is_empty(), "{:?}", failures(&out));
+
+    // The node restarts while the portal is still down: it serves from its data dir.
+    let (http, admin) = (node.http, node.admin);
+    drop(node);
+    let t0 = Instant::now();
+    let node = managed(data.path(), &portal.url(""), None)
+        .at(http, admin)
+        .start("")
+        .await;
+    let first = served_by(&node, "shop.test").await;
+    println!(
+        "restart without the portal: serving after {:?}",
+        t0.elapsed()
+    );
+    assert_eq!(first.as_deref(), Some("a"), "{}", node.log());
+
+    // The portal comes back; a change arrives; nothing failed meanwhile.
+    let run = load(&node);
+    portal.spawn().await;
+    portal.pool("web", &[b.addr()]).await;
+    eventually(
+        Duration::from_secs(30),
+        "the change after the outage",
+        || async { (served_by(&node, "shop.test").await.as_deref() == Some("b")).then_some(()) },
+    )
+    .await;
+    let out = finish(run).await;
+    assert!(failures(&out).is_empty(), "{:?}", failures(&out));
+    assert!(out.iter().any(|o| o.backend() == Some("a")));
+    assert!(out.iter().any(|o| o.backend() == Some("b")));
+}
