@@ -366,9 +366,15 @@ async fn a_failing_tenant_never_affects_another() {
 #[tokio::test]
 async fn hot_reload_swaps_a_plugin_with_no_failed_request() {
     let b = Backend::start("b").await;
+    // A deadline for a loaded 2-core CI machine running a debug build: this test is about the
+    // swap, not about plugin speed.
     let n = start(
         &b,
-        &plugin("tag", "header-setter", "config = { name = \"v1\" }"),
+        &plugin(
+            "tag",
+            "header-setter",
+            "deadline_ms = 200\nconfig = { name = \"v1\" }",
+        ),
     )
     .await;
     let client = n.client(&["shop.test"]);
@@ -387,11 +393,8 @@ async fn hot_reload_swaps_a_plugin_with_no_failed_request() {
     .expect("write");
     n.signal("HUP");
     let out = load.await.expect("load");
-    assert!(
-        out.iter().all(|o| o.is_success()),
-        "{} failed",
-        out.iter().filter(|o| !o.is_success()).count()
-    );
+    let failed: Vec<_> = out.iter().filter(|o| !o.is_success()).collect();
+    assert!(failed.is_empty(), "{failed:?}\n{}", n.log());
     let resp = client.get(&url).send().await.expect("after");
     assert_eq!(resp.headers()["x-seen-plugin-v2"], "1", "{}", n.log());
     assert!(count_from(&out, "b") == out.len());

@@ -51,6 +51,10 @@ fn config(pooling: bool) -> Config {
     cfg.wasm_component_model(true);
     cfg.epoch_interruption(true);
     cfg.cranelift_opt_level(OptLevel::Speed);
+    // Plugins are compiled at start and on reload, while the node serves: one compiling
+    // thread leaves the other cores to traffic (with every core compiling, plugin calls of
+    // requests in flight ran past their deadlines during a reload on a 2-core node).
+    cfg.parallel_compilation(false);
     // Diagnostics only: `WEIR_PLUGIN_PERFMAP=1` writes /tmp/perf-PID.map so `perf record` /
     // `perf report` can name the plugins' compiled functions (see docs/architecture.md).
     if std::env::var_os("WEIR_PLUGIN_PERFMAP").is_some() {
