@@ -2,6 +2,7 @@
 //! nodes, real backends on 127.0.0.1. Enrollment, signed pushes, tampering, offline survival,
 //! restarts from disk, replicas.
 
+mod dashboard;
 mod offline;
 mod push;
 mod replica;
