@@ -34,6 +34,11 @@ enum Command {
         /// Admin API address; replaces proxy.admin_listen.
         #[arg(long)]
         admin_listen: Option<String>,
+        /// Take over from the node running with the same config (or data dir): start this one
+        /// with --upgrade, then send the old one SIGQUIT; it hands over its listening sockets,
+        /// finishes its requests and exits. No connection is refused in between.
+        #[arg(long)]
+        upgrade: bool,
         /// Run as a node managed by a portal, keeping its identity, last good bundle and
         /// plugins in this directory.
         #[arg(long, env = "WEIR_DATA_DIR")]
@@ -349,6 +354,7 @@ fn main() -> ExitCode {
             config,
             listen,
             admin_listen,
+            upgrade,
             data_dir,
             portal,
             join_token,
@@ -357,6 +363,7 @@ fn main() -> ExitCode {
             let overrides = weir_proxy::Overrides {
                 listen: (!listen.is_empty()).then_some(listen),
                 admin_listen,
+                upgrade,
             };
             let result = match data_dir {
                 Some(data_dir) => weir_proxy::run_managed(

@@ -80,6 +80,7 @@ pub fn run(args: UpArgs) -> anyhow::Result<()> {
         weir_proxy::Overrides {
             listen: Some(vec![args.listen.clone()]),
             admin_listen: Some(args.admin_listen.clone()),
+            upgrade: false,
         },
     );
     rt.shutdown_background();

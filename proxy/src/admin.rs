@@ -30,17 +30,32 @@ use std::sync::Arc;
 pub struct AdminService {
     /// Node state.
     pub shared: Arc<Shared>,
-    /// Bound at start-up so a taken port is reported before serving.
+    /// Bound at start-up so a taken port is reported before serving; `None` when a node
+    /// taking over from another waits for the old one to let go of `address`.
     pub listener: Mutex<Option<std::net::TcpListener>>,
+    /// The admin address.
+    pub address: String,
 }
 
 #[async_trait]
 impl BackgroundService for AdminService {
     async fn start(&self, mut shutdown: ShutdownWatch) {
-        let Some(std_listener) = self.listener.lock().take() else {
-            return;
+        let taken = self.listener.lock().take();
+        let listener = match taken {
+            Some(l) => tokio::net::TcpListener::from_std(l),
+            None => loop {
+                match tokio::net::TcpListener::bind(&self.address).await {
+                    Ok(l) => break Ok(l),
+                    Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {}
+                    Err(e) => break Err(e),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(std::time::Duration::from_millis(100)) => {}
+                    _ = shutdown.changed() => return,
+                }
+            },
         };
-        let listener = match tokio::net::TcpListener::from_std(std_listener) {
+        let listener = match listener {
             Ok(l) => l,
             Err(e) => {
                 tracing::error!(error = %e, "admin API cannot listen");

@@ -120,21 +120,35 @@ fn serve(
     let (loaded, applied) = source.load(&overrides, &plugins, None)?;
     let settings = loaded.config.proxy.clone();
 
-    // Bind-test every address first so a taken port is a clear error, not a panic later.
-    let admin_listener = bind_check("proxy.admin_listen", &settings.admin_listen)?;
-    admin_listener
-        .set_nonblocking(true)
-        .map_err(|source| StartError::Bind {
+    // Bind-test every address first so a taken port is a clear error, not a panic later. A
+    // node taking over from a running one (`--upgrade`) gets the traffic sockets from it and
+    // binds the admin address once the old node lets go of it.
+    let admin_listener = match bind_check("proxy.admin_listen", &settings.admin_listen) {
+        Ok(l) => Some(l),
+        Err(StartError::Bind { source, .. })
+            if overrides.upgrade && source.kind() == std::io::ErrorKind::AddrInUse =>
+        {
+            None
+        }
+        Err(e) => return Err(e),
+    };
+    if let Some(l) = &admin_listener {
+        l.set_nonblocking(true).map_err(|source| StartError::Bind {
             key: "proxy.admin_listen",
             addr: settings.admin_listen.clone(),
             source,
         })?;
-    for addr in &settings.listen {
-        drop(bind_check("proxy.listen", addr)?);
     }
-    for addr in &settings.tls_listen {
-        drop(bind_check("proxy.tls_listen", addr)?);
+    if !overrides.upgrade {
+        for addr in &settings.listen {
+            drop(bind_check("proxy.listen", addr)?);
+        }
+        for addr in &settings.tls_listen {
+            drop(bind_check("proxy.tls_listen", addr)?);
+        }
     }
+    let upgrade_sock = source.upgrade_sock();
+    let upgrade = overrides.upgrade;
 
     let runtime = runtime::Runtime::build(&loaded, None, 1);
     let shared = Arc::new(state::Shared::new(
@@ -154,7 +168,15 @@ fn serve(
         ..ServerConf::default()
     };
     conf.daemon = false;
-    let mut server = Server::new_with_opt_and_conf(None, conf);
+    conf.upgrade_sock = upgrade_sock.display().to_string();
+    let opt = pingora::server::configuration::Opt {
+        upgrade,
+        ..Default::default()
+    };
+    if upgrade {
+        tracing::info!(socket = %conf.upgrade_sock, "waiting for the running node's sockets (send it SIGQUIT)");
+    }
+    let mut server = Server::new_with_opt_and_conf(Some(opt), conf);
     server.bootstrap();
 
     let mut app = http_proxy(
@@ -205,7 +227,8 @@ fn serve(
         "admin api",
         admin::AdminService {
             shared: Arc::clone(&shared),
-            listener: Mutex::new(Some(admin_listener)),
+            listener: Mutex::new(admin_listener),
+            address: settings.admin_listen.clone(),
         },
     ));
     if let Some((dir, id)) = managed {

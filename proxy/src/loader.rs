@@ -22,6 +22,9 @@ pub struct Overrides {
     pub listen: Option<Vec<String>>,
     /// Replaces `proxy.admin_listen`.
     pub admin_listen: Option<String>,
+    /// Take the listening sockets over from the node running now (`--upgrade`), which hands
+    /// them over on SIGQUIT.
+    pub upgrade: bool,
 }
 
 /// Why a config could not be loaded.
@@ -497,6 +500,7 @@ mod tests {
             &Overrides {
                 listen: Some(vec!["127.0.0.1:3".into()]),
                 admin_listen: None,
+                upgrade: false,
             },
         );
         assert_eq!(cfg.proxy.listen, vec!["127.0.0.1:3"]);

@@ -42,6 +42,18 @@ pub struct AppliedBundle {
 }
 
 impl ConfigSource {
+    /// Where a node hands its listening sockets to the one replacing it: next to the config
+    /// file, or in the data directory.
+    pub fn upgrade_sock(&self) -> PathBuf {
+        match self {
+            ConfigSource::File(path) => path
+                .parent()
+                .unwrap_or(std::path::Path::new("."))
+                .join("weir-upgrade.sock"),
+            ConfigSource::Managed { dir, .. } => dir.root().join("upgrade.sock"),
+        }
+    }
+
     /// Loads the config; for a managed node, with `candidate` instead of the stored bundle.
     pub fn load(
         &self,

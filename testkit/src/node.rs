@@ -98,6 +98,14 @@ impl NodeBuilder {
 
     /// Like [`Self::start`], but returns the log when the process exits instead.
     pub async fn try_start(self, body: &str) -> Result<Node, String> {
+        let mut node = self.spawn(body);
+        node.wait_ready().await?;
+        Ok(node)
+    }
+
+    /// Writes the config and starts the process without waiting for it (a node taking over
+    /// from another with `--upgrade`); see [`Node::wait_ready`].
+    pub fn spawn(self, body: &str) -> Node {
         let dir = tempfile::tempdir().expect("tempdir");
         for (name, contents) in &self.files {
             std::fs::write(dir.path().join(name), contents).expect("write file");
@@ -129,37 +137,47 @@ impl NodeBuilder {
             cmd.env(k, v);
         }
         let child = cmd.spawn().expect("spawn weir");
-        let mut node = Node {
+        Node {
             child,
             dir,
             http,
             https,
             admin,
-        };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Ok(Some(_)) = node.child.try_wait() {
-                return Err(node.log());
-            }
-            let ready = reqwest::get(node.admin_url("/ready"))
-                .await
-                .is_ok_and(|r| r.status() == 200);
-            // Ready (signal handlers in place) and the traffic listener accepting.
-            let tls_up = node
-                .https
-                .is_none_or(|a| std::net::TcpStream::connect(a).is_ok());
-            if ready && tls_up && std::net::TcpStream::connect(node.http).is_ok() {
-                return Ok(node);
-            }
-            if Instant::now() > deadline {
-                return Err(format!("timed out; log:\n{}", node.log()));
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
 }
 
 impl Node {
+    /// Waits until the admin API says ready and the traffic listeners accept; the log when
+    /// the process exits or 20 s pass.
+    pub async fn wait_ready(&mut self) -> Result<(), String> {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Ok(Some(_)) = self.child.try_wait() {
+                return Err(self.log());
+            }
+            let ready = reqwest::get(self.admin_url("/ready"))
+                .await
+                .is_ok_and(|r| r.status() == 200);
+            // Ready (signal handlers in place) and the traffic listener accepting.
+            let tls_up = self
+                .https
+                .is_none_or(|a| std::net::TcpStream::connect(a).is_ok());
+            if ready && tls_up && std::net::TcpStream::connect(self.http).is_ok() {
+                return Ok(());
+            }
+            if Instant::now() > deadline {
+                return Err(format!("timed out; log:\n{}", self.log()));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Whether the process has exited.
+    pub fn exited(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(Some(_)))
+    }
+
     /// The process id.
     pub fn pid(&self) -> u32 {
         self.child.id()

@@ -1,6 +1,7 @@
 //! Offline survival: with the portal killed, a node keeps serving; restarted while the portal
-//! is still down, it serves its last good bundle from its data directory; when the portal is
-//! back, a change reaches it. No request fails while the node runs.
+//! is still down (handing its sockets to the new process, under traffic; or cold), it serves
+//! its last good bundle from its data directory; when the portal is back, a change reaches it.
+//! No request fails.
 
 use crate::support::{eventually, managed, served_by, PortalProc};
 use serde_json::json;
@@ -65,8 +66,40 @@ async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
     assert!(out.len() > 20, "{} requests", out.len());
     assert!(failures(&out).is_empty(), "{:?}", failures(&out));
 
-    // The node restarts while the portal is still down: it serves from its data dir.
+    // The node restarts while the portal is still down, under traffic: the new process
+    // takes the listening sockets over (`--upgrade`, then SIGQUIT to the old one) and serves
+    // the last good bundle from the data dir. Not one request fails.
+    let run = load(&node);
     let (http, admin) = (node.http, node.admin);
+    let mut old = node;
+    let mut node = managed(data.path(), &portal.url(""), None)
+        .at(http, admin)
+        .arg("--upgrade")
+        .spawn("");
+    eventually(
+        Duration::from_secs(20),
+        "the new node waiting for sockets",
+        || async { data.path().join("upgrade.sock").exists().then_some(()) },
+    )
+    .await;
+    old.signal("QUIT");
+    assert!(
+        old.wait_exit(Duration::from_secs(30)).await.is_some(),
+        "the old node exits after handing over: {}",
+        old.log()
+    );
+    node.wait_ready().await.expect("the new node is ready");
+    let out = finish(run).await;
+    assert!(
+        failures(&out).is_empty(),
+        "{:?}\n{}",
+        failures(&out),
+        node.log()
+    );
+    assert!(node.log().contains("weir proxy starting"));
+
+    // A cold restart (killed, started again) without the portal serves from disk at once.
+    drop(old);
     drop(node);
     let t0 = Instant::now();
     let node = managed(data.path(), &portal.url(""), None)
@@ -75,7 +108,7 @@ async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
         .await;
     let first = served_by(&node, "shop.test").await;
     println!(
-        "restart without the portal: serving after {:?}",
+        "cold restart without the portal: serving after {:?}",
         t0.elapsed()
     );
     assert_eq!(first.as_deref(), Some("a"), "{}", node.log());
