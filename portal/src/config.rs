@@ -32,18 +32,21 @@ pub struct PortalConfig {
     pub retention: BTreeMap<String, u32>,
 }
 
-/// `[nodes]`: when a node counts as offline.
+/// `[nodes]`: how often nodes report and when a node counts as offline.
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct NodeSettings {
     /// A node with no heartbeat for this many seconds is offline (3 missed heartbeats of 5 s).
     pub offline_after_s: u32,
+    /// How often nodes send heartbeats (told to each node when it connects).
+    pub heartbeat_ms: u32,
 }
 
 impl Default for NodeSettings {
     fn default() -> Self {
         NodeSettings {
             offline_after_s: 15,
+            heartbeat_ms: 5_000,
         }
     }
 }
@@ -212,6 +215,9 @@ impl PortalConfig {
             "WEIR_NODES_OFFLINE_AFTER_S" => {
                 self.nodes.offline_after_s = u32::try_from(number(&value)?).unwrap_or(u32::MAX)
             }
+            "WEIR_NODES_HEARTBEAT_MS" => {
+                self.nodes.heartbeat_ms = u32::try_from(number(&value)?).unwrap_or(u32::MAX)
+            }
             _ => {
                 if let Some(plan) = name.strip_prefix("WEIR_RETENTION_") {
                     let days = u32::try_from(number(&value)?).unwrap_or(u32::MAX);
@@ -314,10 +320,21 @@ impl PortalConfig {
                 "must be between 1024 and 1048576 KiB",
             );
         }
-        if !(1..=86_400).contains(&self.nodes.offline_after_s) {
+        let offline_ok = (1..=86_400).contains(&self.nodes.offline_after_s);
+        if !offline_ok {
             p.push(
                 "nodes.offline_after_s",
                 "must be between 1 and 86400 seconds",
+            );
+        }
+        if !(200..=300_000).contains(&self.nodes.heartbeat_ms) {
+            p.push("nodes.heartbeat_ms", "must be between 200 and 300000 ms");
+        } else if offline_ok
+            && u64::from(self.nodes.heartbeat_ms) * 2 > u64::from(self.nodes.offline_after_s) * 1000
+        {
+            p.push(
+                "nodes.heartbeat_ms",
+                "must be at most half of nodes.offline_after_s, or every node looks offline between heartbeats",
             );
         }
         if self.retention.is_empty() {
@@ -445,6 +462,24 @@ mod tests {
         };
         let fields: Vec<&str> = p.0.iter().map(|x| x.field.as_str()).collect();
         assert_eq!(fields, ["nodes.offline_after_s", "retention.free"]);
+        // Heartbeats: from the environment, and never so rare that nodes look offline.
+        let c = PortalConfig::load(
+            None,
+            env(&[("WEIR_NODES_HEARTBEAT_MS", "1000")]),
+            &Flags::default(),
+        )
+        .unwrap();
+        assert_eq!(c.nodes.heartbeat_ms, 1000);
+        std::fs::write(&file, "[nodes]\nheartbeat_ms = 9000\n").unwrap();
+        let Err(ConfigError::Invalid(p)) = PortalConfig::load(Some(&file), [], &Flags::default())
+        else {
+            panic!("expected problems");
+        };
+        assert_eq!(p.0[0].field, "nodes.heartbeat_ms");
+        assert!(
+            p.0[0].message.contains("half of nodes.offline_after_s"),
+            "{p}"
+        );
     }
 
     #[test]

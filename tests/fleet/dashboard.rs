@@ -47,7 +47,8 @@ async fn traffic_through_a_node_shows_on_the_site_dashboard() {
             .expect("attack");
         assert_eq!(r.status(), 403);
     }
-    // Heartbeats come every 5 s; the dashboard sums the node's minutes.
+    // Heartbeats come every second here (WEIR_NODES_HEARTBEAT_MS); the dashboard sums the
+    // node's minutes.
     let board = eventually(
         Duration::from_secs(20),
         "the traffic on the dashboard",

@@ -88,6 +88,7 @@ impl PortalProc {
             .arg(self.dir.path().join("data"))
             .args(["--public-url", &self.url("")])
             .env("WEIR_SMTP_URL", "smtp://127.0.0.1:1")
+            .env("WEIR_NODES_HEARTBEAT_MS", "1000")
             .stdin(Stdio::null())
             .stdout(log.try_clone().expect("log fd"))
             .stderr(log)

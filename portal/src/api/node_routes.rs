@@ -225,8 +225,6 @@ async fn bundle(
     Ok(Json(signed).into_response())
 }
 
-/// How often nodes send heartbeats (told in the stream's `hello`).
-pub const HEARTBEAT_MS: u64 = 5_000;
 /// A comment on the stream this often keeps proxies and the node's idle check content.
 const KEEPALIVE: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -252,9 +250,10 @@ async fn events(
         .to_string();
     let revocations = s.nodes.hub().revocations();
     let bundles = s.nodes.hub().subscribe(&node.tenant_id).await?;
-    let hello = Event::default()
-        .event("hello")
-        .data(serde_json::json!({ "node_id": node.id, "heartbeat_ms": HEARTBEAT_MS }).to_string());
+    let hello = Event::default().event("hello").data(
+        serde_json::json!({ "node_id": node.id, "heartbeat_ms": s.config.nodes.heartbeat_ms })
+            .to_string(),
+    );
     struct Stream {
         node_id: String,
         have: Option<String>,
