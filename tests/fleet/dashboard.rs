@@ -2,7 +2,7 @@
 //! class, latency percentiles, WAF blocks by category and slow paths, from the node's
 //! heartbeats.
 
-use crate::support::{eventually, managed, served_by, PortalProc};
+use crate::support::{eventually, wait_served, Enrolled, PortalProc};
 use serde_json::json;
 use std::time::Duration;
 use weir_testkit::Backend;
@@ -11,25 +11,13 @@ use weir_testkit::Backend;
 async fn traffic_through_a_node_shows_on_the_site_dashboard() {
     let a = Backend::start("a").await;
     let portal = PortalProc::start().await;
-    portal.pool("web", &[a.addr()]).await;
     let waf =
         json!({"name": "waf", "source": "builtin:waf", "config": {"mode": "block", "paranoia": 1}});
-    portal
-        .put(
-            "sites",
-            "shop",
-            json!({"hosts": ["shop.test"], "pool": "web", "plugin": [waf]}),
-        )
-        .await;
-    let (_, join) = portal.new_node("edge").await;
-    let data = tempfile::tempdir().expect("dir");
-    let node = managed(data.path(), &portal.url(""), Some(&join))
-        .start("")
-        .await;
-    eventually(Duration::from_secs(10), "the first bundle", || async {
-        (served_by(&node, "shop.test").await.as_deref() == Some("a")).then_some(())
-    })
-    .await;
+    portal.shop(&[a.addr()], json!([waf])).await;
+    let Enrolled {
+        node, data: _data, ..
+    } = portal.enrolled_node(&portal.url("")).await;
+    wait_served(&node, "a", "the first bundle").await;
     let client = node.client(&["shop.test"]);
     for _ in 0..20 {
         let r = client

@@ -3,7 +3,7 @@
 //! its last good bundle from its data directory; when the portal is back, a change reaches it.
 //! No request fails.
 
-use crate::support::{eventually, managed, served_by, PortalProc};
+use crate::support::{eventually, managed, served_by, wait_served, Enrolled, PortalProc};
 use serde_json::json;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -40,23 +40,9 @@ fn failures(out: &[Outcome]) -> Vec<&Outcome> {
 async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let mut portal = PortalProc::start().await;
-    portal.pool("web", &[a.addr()]).await;
-    portal
-        .put(
-            "sites",
-            "shop",
-            json!({"hosts": ["shop.test"], "pool": "web"}),
-        )
-        .await;
-    let (_, join) = portal.new_node("edge").await;
-    let data = tempfile::tempdir().expect("dir");
-    let node = managed(data.path(), &portal.url(""), Some(&join))
-        .start("")
-        .await;
-    eventually(Duration::from_secs(10), "the first bundle", || async {
-        (served_by(&node, "shop.test").await.as_deref() == Some("a")).then_some(())
-    })
-    .await;
+    portal.shop(&[a.addr()], json!([])).await;
+    let Enrolled { data, node, .. } = portal.enrolled_node(&portal.url("")).await;
+    wait_served(&node, "a", "the first bundle").await;
 
     // The portal dies; traffic goes on.
     let run = load(&node);
@@ -117,12 +103,7 @@ async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
     let run = load(&node);
     portal.spawn().await;
     portal.pool("web", &[b.addr()]).await;
-    eventually(
-        Duration::from_secs(30),
-        "the change after the outage",
-        || async { (served_by(&node, "shop.test").await.as_deref() == Some("b")).then_some(()) },
-    )
-    .await;
+    wait_served(&node, "b", "the change after the outage").await;
     let out = finish(run).await;
     assert!(failures(&out).is_empty(), "{:?}", failures(&out));
     assert!(out.iter().any(|o| o.backend() == Some("a")));

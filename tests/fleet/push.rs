@@ -2,7 +2,9 @@
 //! the tenant's config as soon as it connects and every change after; used and unknown tokens
 //! are refused with the reason; a revoked node is refused at once and keeps serving.
 
-use crate::support::{eventually, managed, node_bundle_version, served_by, PortalProc};
+use crate::support::{
+    eventually, managed, node_bundle_version, served_by, wait_served, Enrolled, PortalProc,
+};
 use serde_json::json;
 use std::os::unix::fs::PermissionsExt;
 use std::time::{Duration, Instant};
@@ -12,24 +14,14 @@ use weir_testkit::Backend;
 async fn a_node_enrolls_serves_the_tenants_config_and_follows_each_change() {
     let (a, b) = (Backend::start("a").await, Backend::start("b").await);
     let portal = PortalProc::start().await;
-    portal.pool("web", &[a.addr()]).await;
-    portal
-        .put(
-            "sites",
-            "shop",
-            json!({"hosts": ["shop.test"], "pool": "web"}),
-        )
-        .await;
-    let (node_id, join) = portal.new_node("edge-1").await;
-    let data = tempfile::tempdir().expect("data dir");
-    let node = managed(data.path(), &portal.url(""), Some(&join))
-        .start("")
-        .await;
-    let served = eventually(Duration::from_secs(10), "the first bundle", || {
-        served_by(&node, "shop.test")
-    })
-    .await;
-    assert_eq!(served, "a");
+    portal.shop(&[a.addr()], json!([])).await;
+    let Enrolled {
+        id: node_id,
+        join,
+        data,
+        node,
+    } = portal.enrolled_node(&portal.url("")).await;
+    wait_served(&node, "a", "the first bundle").await;
     // Identity and last good bundle are on disk; the identity is private.
     let meta = std::fs::metadata(data.path().join("node.json")).expect("node.json");
     assert_eq!(meta.permissions().mode() & 0o777, 0o600);
@@ -49,10 +41,7 @@ async fn a_node_enrolls_serves_the_tenants_config_and_follows_each_change() {
     // A change reaches the connected node.
     portal.pool("web", &[b.addr()]).await;
     let t0 = Instant::now();
-    eventually(Duration::from_secs(10), "the change", || async {
-        (served_by(&node, "shop.test").await.as_deref() == Some("b")).then_some(())
-    })
-    .await;
+    wait_served(&node, "b", "the change").await;
     println!("push: change served by the node after {:?}", t0.elapsed());
     assert_eq!(node_bundle_version(&node).await, before + 1);
     // The node acknowledges with a heartbeat: the portal lists it online with that version.

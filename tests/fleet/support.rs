@@ -164,6 +164,31 @@ impl PortalProc {
         self.put("pools", id, json!({ "backend": backend })).await;
     }
 
+    /// The site `shop` (host `shop.test`) over a pool `web` of `backends`, with `plugins`.
+    pub async fn shop(&self, backends: &[SocketAddr], plugins: Value) {
+        self.pool("web", backends).await;
+        self.put(
+            "sites",
+            "shop",
+            json!({"hosts": ["shop.test"], "pool": "web", "plugin": plugins}),
+        )
+        .await;
+    }
+
+    /// Creates a node and starts it with its join token, talking to the portal at `via`
+    /// (this portal, a replica, or something in between).
+    pub async fn enrolled_node(&self, via: &str) -> Enrolled {
+        let (id, join) = self.new_node("edge").await;
+        let data = tempfile::tempdir().expect("data dir");
+        let node = managed(data.path(), via, Some(&join)).start("").await;
+        Enrolled {
+            id,
+            join,
+            data,
+            node,
+        }
+    }
+
     /// Uploads a component as the next version of plugin `name`; returns its version.
     pub async fn upload(&self, name: &str, bytes: Vec<u8>) -> i64 {
         let r = self
@@ -225,6 +250,24 @@ async fn bootstrap(db_url: &str) -> (String, String) {
         .await
         .expect("token");
     (tenant, minted.secret)
+}
+
+/// A node enrolled by [`PortalProc::enrolled_node`]. Keep `data` alive as long as the node
+/// runs (a dropped `TempDir` deletes the node's data directory).
+pub struct Enrolled {
+    pub id: String,
+    /// The join token it used.
+    pub join: String,
+    pub data: tempfile::TempDir,
+    pub node: Node,
+}
+
+/// Waits until `node` serves `shop.test` from the backend named `backend`.
+pub async fn wait_served(node: &Node, backend: &str, what: &str) {
+    eventually(Duration::from_secs(30), what, || async {
+        (served_by(node, "shop.test").await.as_deref() == Some(backend)).then_some(())
+    })
+    .await;
 }
 
 /// A managed node: `weir proxy --data-dir DIR --portal URL [--join-token T]`, local settings
