@@ -22,7 +22,8 @@
     if (n >= 1e6) { return (n / 1e6).toFixed(1) + "M"; }
     if (n >= 1e4) { return (n / 1e3).toFixed(0) + "k"; }
     if (n >= 1e3) { return (n / 1e3).toFixed(1) + "k"; }
-    return String(Math.round(n));
+    // Half of a small axis (0.5 of 1) is shown as it is, not rounded up to the top's label.
+    return String(n < 10 && n % 1 !== 0 ? n : Math.round(n));
   }
 
   function fmtUs(us) {

@@ -149,6 +149,13 @@ async function onboard(page) {
     `the row shop | shop.example | web | waf, got ${JSON.stringify(cells)}`);
   expect((await page.content()).includes("Site shop created"), "the flash");
   await shot(page, "08-sites");
+
+  // The site's dashboard: numbers from the server, charts drawn by its script, live.
+  await row.locator("a", { hasText: "Dashboard" }).click();
+  expect(page.url() === `${tenantBase}/sites/shop/dashboard`, `the dashboard, at ${page.url()}`);
+  await page.locator("#site-dashboard svg").first().waitFor();
+  await page.locator("#live-state").waitFor({ state: "visible" });
+  await shot(page, "09-dashboard");
 }
 
 const browser = await chromium.launch({

@@ -22,6 +22,7 @@ const SCREENS: &[&str] = &[
     "06-pool-form",
     "07-site-form-error",
     "08-sites",
+    "09-dashboard",
 ];
 
 fn browser_dir() -> PathBuf {
