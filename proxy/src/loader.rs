@@ -536,6 +536,53 @@ mod tests {
     }
 
     #[test]
+    fn a_managed_node_takes_settings_locally_and_sites_from_the_bundle_only() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let data = dir.path().join("data");
+        std::fs::create_dir_all(&data).expect("data dir");
+        let settings = dir.path().join("local.toml");
+        let engine = PluginEngine::new(crate::metrics::Metrics::new()).expect("engine");
+        let bundle = weir_bundle::Bundle::from_json(
+            r#"{"site":[{"id":"a","hosts":["a.test"],"pool":"p"}],"pool":[{"id":"p","backend":[{"addr":"127.0.0.1:1"}]}]}"#,
+        )
+        .expect("bundle");
+        std::fs::write(&settings, "[proxy]\nthreads = 3\n").expect("write");
+        let loaded = load_managed(
+            Some(&settings),
+            bundle.clone(),
+            &data,
+            &Overrides::default(),
+            &engine,
+        )
+        .expect("loads");
+        assert_eq!(loaded.config.proxy.threads, 3);
+        assert_eq!(loaded.config.bundle, bundle);
+        assert_eq!(
+            loaded.config.proxy.plugin_cache_dir.as_deref(),
+            Some(data.join("plugin-cache").display().to_string().as_str()),
+            "plugins are precompiled into the data dir"
+        );
+        std::fs::write(
+            &settings,
+            "[[site]]\nid = \"x\"\nhosts = [\"x.test\"]\npool = \"p\"\n",
+        )
+        .expect("write");
+        let err = load_managed(
+            Some(&settings),
+            bundle,
+            &data,
+            &Overrides::default(),
+            &engine,
+        )
+        .expect_err("local sites are refused");
+        assert!(
+            err.to_string()
+                .contains("a node managed by a portal serves the portal's sites"),
+            "{err}"
+        );
+    }
+
+    #[test]
     fn missing_files_are_problems_with_key_paths() {
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("weir.toml");
