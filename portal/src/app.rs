@@ -68,9 +68,9 @@ impl AppState {
             .map_err(|e| StartError::Setup(format!("signing key: {e}")))?;
         Ok(AppState {
             config_service: TenantConfig::new(store.clone(), registry.clone(), nodes.hub().clone()),
+            telemetry: Telemetry::start(store.clone(), config.clone(), nodes.hub().clone()),
             registry,
             nodes,
-            telemetry: Telemetry::start(store.clone(), config.clone()),
             store,
             config,
             accounts,

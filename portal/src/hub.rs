@@ -26,6 +26,8 @@ pub struct Pushed {
     pub json: String,
     /// SHA-256 hex of `signed.bundle` (what a node reports it serves).
     pub hash: String,
+    /// The ids of the bundle's sites (heartbeats are checked against them).
+    pub site_ids: Vec<String>,
 }
 
 type Slot = watch::Sender<Option<Arc<Pushed>>>;
@@ -67,6 +69,15 @@ impl Hub {
         Ok(rx)
     }
 
+    /// The newest bundle of a tenant whose nodes are connected here, from memory (kept
+    /// current by saves here and, with PostgreSQL, by the other replicas' notifications).
+    pub fn current(&self, tenant_id: &str) -> Option<Arc<Pushed>> {
+        self.tenants
+            .lock()
+            .get(tenant_id)
+            .and_then(|slot| slot.borrow().clone())
+    }
+
     /// Revocations (node ids) from now on.
     pub fn revocations(&self) -> broadcast::Receiver<String> {
         self.revoked.subscribe()
@@ -79,10 +90,14 @@ impl Hub {
         let json = serde_json::to_string(&signed).map_err(|e| {
             StoreError::Db(sqlx::Error::Protocol(format!("serialising a bundle: {e}")))
         })?;
+        let site_ids = weir_bundle::Bundle::from_json(&signed.bundle)
+            .map(|b| b.sites.into_iter().map(|s| s.id).collect())
+            .unwrap_or_default();
         let pushed = Arc::new(Pushed {
             hash: weir_sdk_wit::sha256_hex(signed.bundle.as_bytes()),
             signed,
             json,
+            site_ids,
         });
         let tenants = self.tenants.lock();
         if let Some(slot) = tenants.get(tenant_id) {

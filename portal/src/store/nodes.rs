@@ -4,6 +4,9 @@
 use super::{or_duplicate, Store, StoreError};
 use crate::db::on_pool;
 
+/// How precisely `nodes.last_seen_at` is kept (seconds); heartbeats keep their own time.
+pub const LAST_SEEN_PRECISION_S: i64 = 60;
+
 /// A node as stored (never its token or credential).
 #[derive(Debug, Clone, sqlx::FromRow, serde::Serialize, utoipa::ToSchema)]
 pub struct Node {
@@ -84,7 +87,8 @@ impl Store {
         Ok(done == 1)
     }
 
-    /// The live (unrevoked) node with this credential; records that it was seen.
+    /// The node a credential belongs to (not revoked); notes that it was seen, to the
+    /// minute ([`LAST_SEEN_PRECISION_S`]).
     pub async fn node_by_credential(
         &self,
         credential_hash: &str,
@@ -92,7 +96,13 @@ impl Store {
     ) -> Result<Option<Node>, StoreError> {
         let node = on_pool!(&self.pool, pool => sqlx::query_as::<_, Node>(select_nodes!("WHERE credential_hash = $1 AND revoked_at IS NULL"))
             .bind(credential_hash).fetch_optional(pool).await)?;
-        if let Some(n) = &node {
+        // `last_seen_at` to the minute: a write per node call (every heartbeat of every node)
+        // queued behind the heartbeat batches on SQLite's one write lock (bench/fleet.sh).
+        let stale = |n: &Node| {
+            n.last_seen_at
+                .is_none_or(|at| at < now - LAST_SEEN_PRECISION_S)
+        };
+        if let Some(n) = node.as_ref().filter(|n| stale(n)) {
             on_pool!(&self.pool, pool => sqlx::query("UPDATE nodes SET last_seen_at = $2 WHERE id = $1")
                 .bind(&n.id).bind(now).execute(pool).await.map(|r| r.rows_affected()))?;
         }
