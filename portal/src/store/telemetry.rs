@@ -74,6 +74,9 @@ pub struct NodeEvent {
 }
 
 /// A counter as stored (SQL integers are signed 64-bit).
+/// Rows in one multi-row statement (17 parameters each stays below SQLite's 32,766).
+const ROWS_PER_STATEMENT: usize = 500;
+
 fn int(v: u64) -> i64 {
     i64::try_from(v).unwrap_or(i64::MAX)
 }
@@ -99,37 +102,76 @@ impl Store {
             .bind(tenant_id).fetch_one(pool).await)?)
     }
 
-    /// Writes heartbeats in one transaction, in order: each node's status (an `online` event
-    /// when it was offline or new), its hour, and its minutes, each replacing what the same
-    /// node sent for the same site and minute before.
+    /// Writes heartbeats in one transaction: each node's status (an `online` event when it was
+    /// offline or new), its hour, and its minutes, each replacing what the same node sent for
+    /// the same site and minute before. A few multi-row statements per batch, not a few per
+    /// heartbeat: on PostgreSQL the round trips were the limit (bench/fleet.sh). Within a
+    /// batch, a node's later heartbeat wins.
     pub async fn write_heartbeats(&self, beats: &[NodeBeat]) -> Result<(), StoreError> {
+        use std::collections::HashMap;
+        let mut last_beat: HashMap<&str, &NodeBeat> = HashMap::new();
+        let mut hours: HashMap<(&str, i64), &str> = HashMap::new();
+        let mut minutes: HashMap<(&str, &str, i64), (&NodeBeat, &SiteMinute)> = HashMap::new();
+        for b in beats {
+            last_beat.insert(&b.node_id, b);
+            hours.insert((&b.node_id, b.at.div_euclid(3600)), &b.tenant_id);
+            for m in &b.minutes {
+                minutes.insert((&b.node_id, &m.site, m.minute), (b, m));
+            }
+        }
+        // Sorted by key, so concurrent writers (and the sweeper) lock rows in one order.
+        let mut statuses: Vec<&NodeBeat> = last_beat.into_values().collect();
+        statuses.sort_by(|a, b| a.node_id.cmp(&b.node_id));
+        let mut hours: Vec<((&str, i64), &str)> = hours.into_iter().collect();
+        hours.sort();
+        let mut minutes: Vec<_> = minutes.into_iter().collect();
+        minutes.sort_by(|a, b| a.0.cmp(&b.0));
         let result: Result<(), sqlx::Error> = on_pool!(&self.pool, pool => async {
             let mut tx = pool.begin().await?;
-            for b in beats {
-                sqlx::query("INSERT INTO node_status (node_id, tenant_id, online, last_heartbeat_at, bundle_version, bundle_hash, weir_version, apply_error, uptime_s, in_flight) VALUES ($1, $2, 0, $3, $4, $5, $6, $7, $8, $9) ON CONFLICT (node_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at, bundle_version = excluded.bundle_version, bundle_hash = excluded.bundle_hash, weir_version = excluded.weir_version, apply_error = excluded.apply_error, uptime_s = excluded.uptime_s, in_flight = excluded.in_flight")
-                    .bind(&b.node_id).bind(&b.tenant_id).bind(b.at).bind(b.bundle_version)
-                    .bind(&b.bundle_hash).bind(&b.weir_version).bind(&b.apply_error)
-                    .bind(int(b.uptime_s)).bind(int(b.in_flight))
-                    .execute(&mut *tx).await?;
-                let came_online = sqlx::query("UPDATE node_status SET online = 1, online_since = $2, offline_since = NULL WHERE node_id = $1 AND online = 0")
-                    .bind(&b.node_id).bind(b.at).execute(&mut *tx).await?.rows_affected();
-                if came_online == 1 {
-                    sqlx::query("INSERT INTO node_events (node_id, tenant_id, kind, at) VALUES ($1, $2, 'online', $3)")
-                        .bind(&b.node_id).bind(&b.tenant_id).bind(b.at).execute(&mut *tx).await?;
+            for chunk in statuses.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO node_status (node_id, tenant_id, online, last_heartbeat_at, bundle_version, bundle_hash, weir_version, apply_error, uptime_s, in_flight) ");
+                q.push_values(chunk, |mut row, b| {
+                    row.push_bind(&b.node_id).push_bind(&b.tenant_id).push_bind(0i64).push_bind(b.at)
+                        .push_bind(b.bundle_version).push_bind(&b.bundle_hash).push_bind(&b.weir_version)
+                        .push_bind(&b.apply_error).push_bind(int(b.uptime_s)).push_bind(int(b.in_flight));
+                });
+                q.push(" ON CONFLICT (node_id) DO UPDATE SET last_heartbeat_at = excluded.last_heartbeat_at, bundle_version = excluded.bundle_version, bundle_hash = excluded.bundle_hash, weir_version = excluded.weir_version, apply_error = excluded.apply_error, uptime_s = excluded.uptime_s, in_flight = excluded.in_flight");
+                q.build().execute(&mut *tx).await?;
+                let mut q = sqlx::QueryBuilder::new("UPDATE node_status SET online = 1, online_since = last_heartbeat_at, offline_since = NULL WHERE online = 0 AND node_id IN (");
+                let mut ids = q.separated(", ");
+                for b in chunk {
+                    ids.push_bind(&b.node_id);
                 }
-                sqlx::query("INSERT INTO node_hours (node_id, hour, tenant_id) VALUES ($1, $2, $3) ON CONFLICT (node_id, hour) DO NOTHING")
-                    .bind(&b.node_id).bind(b.at.div_euclid(3600)).bind(&b.tenant_id)
-                    .execute(&mut *tx).await?;
-                for m in &b.minutes {
-                    sqlx::query("INSERT INTO site_minutes (node_id, site_id, minute, tenant_id, req_1xx, req_2xx, req_3xx, req_4xx, req_5xx, bytes_in, bytes_out, plugin_failures, latency, waf_blocks, countries, slow_paths, updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17) ON CONFLICT (node_id, site_id, minute) DO UPDATE SET req_1xx = excluded.req_1xx, req_2xx = excluded.req_2xx, req_3xx = excluded.req_3xx, req_4xx = excluded.req_4xx, req_5xx = excluded.req_5xx, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, plugin_failures = excluded.plugin_failures, latency = excluded.latency, waf_blocks = excluded.waf_blocks, countries = excluded.countries, slow_paths = excluded.slow_paths, updated_at = excluded.updated_at")
-                        .bind(&b.node_id).bind(&m.site).bind(m.minute).bind(&b.tenant_id)
-                        .bind(int(m.requests[0])).bind(int(m.requests[1])).bind(int(m.requests[2]))
-                        .bind(int(m.requests[3])).bind(int(m.requests[4]))
-                        .bind(int(m.bytes_in)).bind(int(m.bytes_out)).bind(int(m.plugin_failures))
-                        .bind(json(&m.latency)).bind(json(&m.waf_blocks)).bind(json(&m.countries))
-                        .bind(json(&m.slow_paths)).bind(b.at)
-                        .execute(&mut *tx).await?;
+                q.push(") RETURNING node_id, tenant_id, last_heartbeat_at");
+                let came_online: Vec<(String, String, i64)> = q.build_query_as().fetch_all(&mut *tx).await?;
+                if !came_online.is_empty() {
+                    let mut q = sqlx::QueryBuilder::new("INSERT INTO node_events (node_id, tenant_id, kind, at) ");
+                    q.push_values(&came_online, |mut row, (node, tenant, at)| {
+                        row.push_bind(node).push_bind(tenant).push_bind("online").push_bind(at);
+                    });
+                    q.build().execute(&mut *tx).await?;
                 }
+            }
+            for chunk in hours.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO node_hours (node_id, hour, tenant_id) ");
+                q.push_values(chunk, |mut row, ((node, hour), tenant)| {
+                    row.push_bind(*node).push_bind(*hour).push_bind(*tenant);
+                });
+                q.push(" ON CONFLICT (node_id, hour) DO NOTHING");
+                q.build().execute(&mut *tx).await?;
+            }
+            for chunk in minutes.chunks(ROWS_PER_STATEMENT) {
+                let mut q = sqlx::QueryBuilder::new("INSERT INTO site_minutes (node_id, site_id, minute, tenant_id, req_1xx, req_2xx, req_3xx, req_4xx, req_5xx, bytes_in, bytes_out, plugin_failures, latency, waf_blocks, countries, slow_paths, updated_at) ");
+                q.push_values(chunk, |mut row, (_, (b, m))| {
+                    row.push_bind(&b.node_id).push_bind(&m.site).push_bind(m.minute).push_bind(&b.tenant_id)
+                        .push_bind(int(m.requests[0])).push_bind(int(m.requests[1])).push_bind(int(m.requests[2]))
+                        .push_bind(int(m.requests[3])).push_bind(int(m.requests[4]))
+                        .push_bind(int(m.bytes_in)).push_bind(int(m.bytes_out)).push_bind(int(m.plugin_failures))
+                        .push_bind(json(&m.latency)).push_bind(json(&m.waf_blocks)).push_bind(json(&m.countries))
+                        .push_bind(json(&m.slow_paths)).push_bind(b.at);
+                });
+                q.push(" ON CONFLICT (node_id, site_id, minute) DO UPDATE SET req_1xx = excluded.req_1xx, req_2xx = excluded.req_2xx, req_3xx = excluded.req_3xx, req_4xx = excluded.req_4xx, req_5xx = excluded.req_5xx, bytes_in = excluded.bytes_in, bytes_out = excluded.bytes_out, plugin_failures = excluded.plugin_failures, latency = excluded.latency, waf_blocks = excluded.waf_blocks, countries = excluded.countries, slow_paths = excluded.slow_paths, updated_at = excluded.updated_at");
+                q.build().execute(&mut *tx).await?;
             }
             tx.commit().await
         }.await);
