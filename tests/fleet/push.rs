@@ -69,15 +69,6 @@ async fn a_node_enrolls_serves_the_tenants_config_and_follows_each_change() {
     }
 
     // Revoked: refused at once, the node keeps serving its last good config.
-    let (status, _) = portal
-        .call("DELETE", &format!("/nodes/{node_id}"), None)
-        .await;
-    assert_eq!(status, 204);
-    node.log_with("refuses this node's credential").await;
-    assert!(
-        node.log().contains("refuses this node's credential"),
-        "{}",
-        node.log()
-    );
+    portal.revoke(&node_id, &node).await;
     assert_eq!(served_by(&node, "shop.test").await.as_deref(), Some("b"));
 }

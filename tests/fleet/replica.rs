@@ -26,12 +26,5 @@ async fn a_change_saved_on_one_replica_reaches_nodes_of_the_other() {
     let t0 = Instant::now();
     wait_served(&node, "b", "the change from replica one").await;
     println!("replica fan-out: served after {:?}", t0.elapsed());
-    let (status, _) = one.call("DELETE", &format!("/nodes/{node_id}"), None).await;
-    assert_eq!(status, 204);
-    node.log_with("refuses this node's credential").await;
-    assert!(
-        node.log().contains("refuses this node's credential"),
-        "{}",
-        node.log()
-    );
+    one.revoke(&node_id, &node).await;
 }

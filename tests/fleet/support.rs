@@ -217,6 +217,19 @@ impl PortalProc {
         )
     }
 
+    /// Revokes node `id` here and waits until `node` says the portal refuses it (its stream
+    /// ended at once, and reconnecting was refused).
+    pub async fn revoke(&self, id: &str, node: &Node) {
+        let (status, _) = self.call("DELETE", &format!("/nodes/{id}"), None).await;
+        assert_eq!(status, 204);
+        node.log_with("refuses this node's credential").await;
+        assert!(
+            node.log().contains("refuses this node's credential"),
+            "{}",
+            node.log()
+        );
+    }
+
     /// The tenant's node `id` as the portal lists it.
     pub async fn node(&self, id: &str) -> Value {
         let (status, body) = self.call("GET", "/nodes", None).await;
