@@ -96,6 +96,27 @@ pub fn invitation(to: &str, base_url: &str, token: &str, tenant: &str, inviter: 
     )
 }
 
+/// "Node NAME is offline" for the tenant's owners and admins, linking to its nodes page.
+pub fn node_offline(
+    to: &str,
+    base_url: &str,
+    tenant_id: &str,
+    tenant: &str,
+    node: &str,
+) -> NewMail {
+    action_mail(
+        to,
+        "node_offline",
+        &format!("Node {node} of {tenant} is offline"),
+        &format!(
+            "Weir has not heard from node {node} ({tenant}) for longer than its heartbeat allows. It keeps serving its last config while it runs; if it stopped, its traffic has stopped too."
+        ),
+        "See the nodes",
+        &format!("{base_url}/t/{tenant_id}/nodes"),
+        "You get this once each time the node goes offline; it shows as online again on its next heartbeat.",
+    )
+}
+
 /// Why a message could not be sent.
 #[derive(Debug, thiserror::Error)]
 pub enum SendError {

@@ -155,8 +155,33 @@ impl Telemetry {
         let gone = self.store.mark_offline(cut, now).await?;
         for (node, tenant) in &gone {
             tracing::info!(node = %node, tenant = %tenant, "node offline (no heartbeat)");
+            self.mail_offline(node, tenant).await?;
         }
         Ok(gone.len())
+    }
+
+    /// Tells the tenant's owners and admins (through the outbox) that `node` went offline.
+    async fn mail_offline(&self, node_id: &str, tenant_id: &str) -> Result<(), StoreError> {
+        let name = self
+            .store
+            .node_statuses(tenant_id)
+            .await?
+            .into_iter()
+            .find(|n| n.node_id == node_id)
+            .map_or_else(|| node_id.to_string(), |n| n.name);
+        for m in self.store.members(tenant_id).await? {
+            if m.role == "owner" || m.role == "admin" {
+                let mail = crate::mail::node_offline(
+                    &m.email,
+                    self.config.base_url(),
+                    tenant_id,
+                    &m.tenant_name,
+                    &name,
+                );
+                crate::mail::enqueue(&self.store, &mail).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Deletes rollups older than each tenant plan's retention at `now`; returns how many.

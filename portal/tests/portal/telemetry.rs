@@ -430,6 +430,22 @@ async fn silent_nodes_go_offline_and_old_minutes_go_by_plan() {
             assert!(Instant::now() < deadline, "still online: {s}");
             tokio::time::sleep(Duration::from_millis(200)).await;
         }
+        // Its tenant's owner hears of it by email (through the outbox); the other tenant not.
+        let mail = smtp
+            .wait_for_async(
+                |m| {
+                    m.to.contains(&format!("sweep.{backend}@example.test"))
+                        && m.subject.contains("offline")
+                },
+                Duration::from_secs(10),
+            )
+            .await;
+        assert!(mail.subject.contains("Node edge-a"), "{}", mail.subject);
+        assert!(
+            mail.text.contains(&format!("/t/{}/nodes", a.tenant)),
+            "{}",
+            mail.text
+        );
         // A heartbeat brings it back.
         let (status, _) = beat(&p, &cred_a, &heartbeat(json!([]))).await;
         assert_eq!(status, StatusCode::OK);
