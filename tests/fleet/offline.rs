@@ -104,6 +104,8 @@ async fn a_node_serves_through_a_portal_outage_and_restarts_from_disk() {
     portal.spawn().await;
     portal.pool("web", &[b.addr()]).await;
     wait_served(&node, "b", "the change after the outage").await;
+    // Let the load loop see the new config too before it stops.
+    tokio::time::sleep(Duration::from_millis(500)).await;
     let out = finish(run).await;
     assert!(failures(&out).is_empty(), "{:?}", failures(&out));
     assert!(out.iter().any(|o| o.backend() == Some("a")));
