@@ -131,7 +131,11 @@ async fn start_portal_and_demo(
                 password,
                 tenant,
             };
-            write_private(&login_file, &serde_json::to_vec_pretty(&login)?)?;
+            weir_proxy::agent::write_atomic(
+                &login_file,
+                &serde_json::to_vec_pretty(&login)?,
+                0o600,
+            )?;
             login
         }
     };
@@ -213,29 +217,9 @@ async fn start_demo_backend(addr: SocketAddr) -> anyhow::Result<()> {
     let app = axum::Router::new().fallback(|uri: axum::http::Uri| async move {
         axum::response::Html(format!(
             "<!doctype html><title>Weir demo</title><h1>Hello from Weir's demo backend</h1><p>You asked for <code>{}</code>, through a Weir node.</p>\n",
-            html_escape(uri.path())
+            weir_portal::mail::escape_html(uri.path())
         ))
     });
     tokio::spawn(async move { axum::serve(listener, app).await });
     Ok(())
-}
-
-fn html_escape(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-}
-
-fn write_private(path: &Path, bytes: &[u8]) -> anyhow::Result<()> {
-    use std::io::Write;
-    use std::os::unix::fs::OpenOptionsExt;
-    let mut f = std::fs::OpenOptions::new()
-        .write(true)
-        .create(true)
-        .truncate(true)
-        .mode(0o600)
-        .open(path)
-        .with_context(|| format!("writing {}", path.display()))?;
-    f.write_all(bytes)
-        .with_context(|| format!("writing {}", path.display()))
 }

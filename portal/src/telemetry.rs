@@ -153,30 +153,40 @@ impl Telemetry {
     pub async fn sweep(&self, now: i64) -> Result<usize, StoreError> {
         let cut = now - i64::from(self.config.nodes.offline_after_s);
         let gone = self.store.mark_offline(cut, now).await?;
+        let mut by_tenant: std::collections::BTreeMap<&str, Vec<&str>> = Default::default();
         for (node, tenant) in &gone {
             tracing::info!(node = %node, tenant = %tenant, "node offline (no heartbeat)");
-            self.mail_offline(node, tenant).await?;
+            by_tenant.entry(tenant).or_default().push(node);
+        }
+        for (tenant, nodes) in by_tenant {
+            self.mail_offline(tenant, &nodes).await?;
         }
         Ok(gone.len())
     }
 
-    /// Tells the tenant's owners and admins (through the outbox) that `node` went offline.
-    async fn mail_offline(&self, node_id: &str, tenant_id: &str) -> Result<(), StoreError> {
-        let name = self
+    /// Tells the tenant's owners and admins (through the outbox) that `nodes` went offline;
+    /// the tenant's names and members are read once for all of them.
+    async fn mail_offline(&self, tenant_id: &str, nodes: &[&str]) -> Result<(), StoreError> {
+        let statuses = self.store.node_statuses(tenant_id).await?;
+        let admins: Vec<_> = self
             .store
-            .node_statuses(tenant_id)
+            .members(tenant_id)
             .await?
             .into_iter()
-            .find(|n| n.node_id == node_id)
-            .map_or_else(|| node_id.to_string(), |n| n.name);
-        for m in self.store.members(tenant_id).await? {
-            if m.role == "owner" || m.role == "admin" {
+            .filter(|m| m.role == "owner" || m.role == "admin")
+            .collect();
+        for node_id in nodes {
+            let name = statuses
+                .iter()
+                .find(|n| n.node_id == *node_id)
+                .map_or(*node_id, |n| n.name.as_str());
+            for m in &admins {
                 let mail = crate::mail::node_offline(
                     &m.email,
                     self.config.base_url(),
                     tenant_id,
                     &m.tenant_name,
-                    &name,
+                    name,
                 );
                 crate::mail::enqueue(&self.store, &mail).await?;
             }

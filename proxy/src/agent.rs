@@ -12,7 +12,7 @@ mod node_dir;
 mod portal_client;
 mod sse;
 
-pub use node_dir::{blob_hash, DirError, NodeDir, NodeIdentity};
+pub use node_dir::{blob_hash, write_atomic, DirError, NodeDir, NodeIdentity};
 pub use portal_client::{PortalClient, PortalError};
 
 use crate::state::Shared;

@@ -189,8 +189,9 @@ fn read_if_exists(path: &Path) -> Result<Option<Vec<u8>>, DirError> {
     }
 }
 
-/// Writes `bytes` to a temporary file beside `path`, syncs it and renames it over `path`.
-fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DirError> {
+/// Writes `bytes` to a temporary file beside `path` with `mode`, syncs it and renames it over
+/// `path`: a crash never leaves half a file.
+pub fn write_atomic(path: &Path, bytes: &[u8], mode: u32) -> Result<(), DirError> {
     use std::os::unix::fs::OpenOptionsExt;
     let io = |source| DirError::Io {
         path: path.to_path_buf(),
